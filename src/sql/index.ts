@@ -1,0 +1,9 @@
+/**
+ * The statement analyzer: a MySQL/MariaDB lexer and a classifier that tells
+ * the pool what each SQL text does. No I/O and no knowledge of pools.
+ *
+ * @module
+ */
+export type * from './types.js';
+export { analyze } from './analyze.js';
+export { StatementAnalyzer, type StatementAnalyzerOptions } from './cache.js';
