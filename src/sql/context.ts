@@ -91,15 +91,18 @@ export function spanOf(ctx: Context, from: number, to: number): Span {
 }
 
 /** The placeholder ordinals of the `?` tokens in `[from, to)`. */
-export function placeholdersIn(ctx: Context, from: number, to: number): number[] {
-  const out: number[] = [];
+export function placeholdersIn(ctx: Context, from: number, to: number): readonly number[] {
+  let out: number[] | null = null;
   const end = Math.min(to, ctx.tokens.length);
   for (let i = from; i < end; i++) {
     const ordinal = ctx.ordinals[i] as number;
-    if (ordinal >= 0) out.push(ordinal);
+    if (ordinal >= 0) (out ??= []).push(ordinal);
   }
-  return out;
+  // Most values hold no placeholder: share one empty array instead of allocating one per value.
+  return out ?? NO_PLACEHOLDERS;
 }
+
+const NO_PLACEHOLDERS: readonly number[] = Object.freeze([]);
 
 /** A clause spanning tokens `[from, to)` whose body starts at token `bodyFrom`. */
 export function clauseOf(ctx: Context, from: number, bodyFrom: number, to: number): Clause {

@@ -371,7 +371,8 @@ export interface StatementAnalysis {
    * The statement's first keyword, lower-cased: `select`, `insert`, `replace`, `update`, `delete`,
    * `with`, `begin`, `start`, `commit`, `set`, `create`, `show`, `call`, … (the details are in
    * {@link StatementAnalysis.write}, {@link StatementAnalysis.transaction}, {@link StatementAnalysis.ddl});
-   * `empty` for a text with no statement in it (only whitespace, comments or `;`).
+   * `empty` for a text with no statement in it (only whitespace, comments or `;`);
+   * `''` when the text starts with something that is not a keyword (it is then `other`, not understood).
    */
   readonly verb: string;
   /** Number of `?` placeholders in code position. */
