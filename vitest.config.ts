@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests run against real servers that test/support/global-setup.ts finds or starts
+// (env URLs, a local mariadbd/mysqld, or Docker). Files run in parallel, each in its
+// own forked process, each on databases of its own (test/support/databases.ts).
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+    teardownTimeout: 60_000,
+  },
+});
