@@ -123,6 +123,8 @@ function setTarget(ctx: Context, a: number, b: number): SetTarget | null {
   const eqAt = (k: number): number => (isSymbol(ctx, k, '=') || isSymbol(ctx, k, ':=') ? k + 1 : k);
   if (t.type === 'variable') return { name: ctx.sql.slice(t.start, t.end).toLowerCase(), global: false, valueAt: eqAt(a + 1) };
   if (t.type === 'sysvar') {
+    // Assigning a system variable is not reading one: keep it out of the `system_variable` findings.
+    ctx.names.add(a);
     const raw = ctx.sql.slice(t.start + 2, t.end).toLowerCase();
     const dot = raw.indexOf('.');
     const scope = dot >= 0 ? raw.slice(0, dot).toUpperCase() : '';
@@ -183,7 +185,8 @@ export function analyzeSet(ctx: Context, from: number, to: number): ControlOutco
     }
     variables.push(target.name);
     global ||= target.global;
-    if (target.name === 'autocommit') autocommit = { value: autocommitValue(ctx, target.valueAt, b) };
+    // SET GLOBAL autocommit only changes the default of new sessions, not this one's transaction state.
+    if (target.name === 'autocommit' && !target.global) autocommit = { value: autocommitValue(ctx, target.valueAt, b) };
   }
   if (autocommit !== null) return tx({ kind: 'set_autocommit', value: autocommit.value });
   return { transaction: null, session: { kind: 'set', variables, global } };

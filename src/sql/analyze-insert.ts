@@ -207,6 +207,10 @@ function columnName(ctx: Context, a: number, b: number): { name: string; qualifi
 /** Parses `col = expr, …` in tokens `[from, to)`; `null` when one is malformed. */
 export function parseAssignments(ctx: Context, from: number, to: number): Assignment[] | null {
   const out: Assignment[] = [];
+  if (from >= to) {
+    notUnderstood(ctx, 'no assignment', from);
+    return null;
+  }
   for (const [a, b] of splitTop(ctx, from, to)) {
     const eq = findTop(ctx, a, b, (j) => isSymbol(ctx, j, '=') || isSymbol(ctx, j, ':='));
     const column = eq < b ? columnName(ctx, a, eq) : null;

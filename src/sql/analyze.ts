@@ -199,8 +199,11 @@ function analyzeStatement(ctx: Context, from: number, to: number): StatementOutc
       const scan = endsInDml ? { primaryOnly: false } : scanExpressions(ctx, from, to, false);
       return readOutcome(verb, read, scan.primaryOnly);
     }
-    case 'TABLE':
-      return readOutcome(verb, analyzeTableStatement(ctx, at, to), false);
+    case 'TABLE': {
+      const read = analyzeTableStatement(ctx, at, to);
+      scanExpressions(ctx, at, to, false);
+      return readOutcome(verb, read, false);
+    }
     case 'SHOW':
     case 'DESCRIBE':
     case 'DESC':
@@ -252,6 +255,8 @@ function analyzeStatement(ctx: Context, from: number, to: number): StatementOutc
 const ANALYZE_TABLE_WORDS = new Set(['TABLE', 'TABLES', 'NO_WRITE_TO_BINLOG', 'LOCAL']);
 /** Object words after CREATE/DROP/ALTER/RENAME that are not schema objects but are understood (users, roles, servers). */
 const ACCOUNT_OBJECTS = new Set(['USER', 'ROLE']);
+/** `other` statements whose arguments are expressions worth scanning for variables and functions. */
+const EXPRESSION_VERBS = new Set(['DO', 'CALL', 'EXECUTE', 'GET', 'SIGNAL', 'RESIGNAL']);
 
 function otherOutcome(ctx: Context, at: number, to: number, verb: string, word: string): StatementOutcome {
   const known =
@@ -263,7 +268,11 @@ function otherOutcome(ctx: Context, at: number, to: number, verb: string, word: 
     word === 'SET ROLE' ||
     word === 'SET DEFAULT';
   if (!known && !ctx.findings.some((f) => f.reason === 'unknown')) notUnderstood(ctx, word === '' ? 'no statement keyword' : word, at);
-  if (word === 'DO') scanExpressions(ctx, at, to, false);
+  if (EXPRESSION_VERBS.has(word)) {
+    // The routine or prepared statement named is not a function call to report.
+    if (word === 'CALL' || word === 'EXECUTE') qualifiedNameAt(ctx, at + 1);
+    scanExpressions(ctx, at, to, false);
+  }
   return emptyOutcome('other', verb);
 }
 

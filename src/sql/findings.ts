@@ -40,7 +40,7 @@ export function scanExpressions(ctx: Context, from: number, to: number, subquery
       addFinding(ctx, 'user_variable', ctx.sql.slice(t.start, t.end).toLowerCase(), i);
       continue;
     }
-    if (t.type === 'sysvar') {
+    if (t.type === 'sysvar' && !ctx.names.has(i)) {
       addFinding(ctx, 'system_variable', ctx.sql.slice(t.start, t.end).toLowerCase(), i);
       continue;
     }

@@ -175,7 +175,8 @@ export function lex(sql: string): LexResult {
     }
     if (c === SLASH && sql.charCodeAt(i + 1) === STAR) {
       const bang = sql.charCodeAt(i + 2) === BANG;
-      const mariaBang = (sql.charCodeAt(i + 2) === 77 || sql.charCodeAt(i + 2) === 109) && sql.charCodeAt(i + 3) === BANG;
+      // MariaDB honours only an upper-case M (`/*M!`); `/*m!` is an ordinary comment.
+      const mariaBang = sql.charCodeAt(i + 2) === 77 && sql.charCodeAt(i + 3) === BANG;
       if ((bang || mariaBang) && executableStart < 0) {
         // Executable comment: its content is code. Skip the marker and the optional version number.
         executableStart = i;

@@ -92,6 +92,7 @@ function parseFactor(ctx: Context, at: number, to: number, refs: TableRef[]): Fa
     ctx.names.add(i);
     return { next: skipAlias(ctx, skip(ctx, i + 1), to, true), derived: true };
   }
+  if (wordAt(ctx, i) === 'DUAL') return { next: i + 1, derived: false };
   const name = qualifiedNameAt(ctx, i);
   if (name === null || CLAUSE_STOP.has(wordAt(ctx, i)) || NOT_ALIAS_WORDS.has(wordAt(ctx, i))) return { next: -1, derived: false };
   i = name.next;
