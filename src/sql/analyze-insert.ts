@@ -17,6 +17,7 @@ import {
   placeholdersIn,
   qualifiedNameAt,
   skip,
+  skipModifiers,
   spanOf,
   splitTop,
   tableRef,
@@ -30,15 +31,9 @@ const QUERY_STARTS = new Set(['SELECT', 'WITH', 'TABLE']);
 /** Analyzes an INSERT or REPLACE in tokens `[from, to)`; `null` when its structure is not understood. */
 export function analyzeInsert(ctx: Context, from: number, to: number): InsertAnalysis | null {
   const kind = wordAt(ctx, from) === 'REPLACE' ? 'replace' : 'insert';
-  let i = from + 1;
-  let ignore = false;
-  while (INSERT_MODIFIERS.has(wordAt(ctx, i))) {
-    if (wordAt(ctx, i) === 'IGNORE') {
-      ignore = true;
-      addFinding(ctx, 'ignore', 'IGNORE', i);
-    }
-    i++;
-  }
+  const modifiers = skipModifiers(ctx, from + 1, INSERT_MODIFIERS);
+  const ignore = modifiers.ignore;
+  let i = modifiers.next;
   if (kind === 'replace') addFinding(ctx, 'replace', 'REPLACE', from);
   if (wordAt(ctx, i) === 'INTO') i++;
   const name = qualifiedNameAt(ctx, i);

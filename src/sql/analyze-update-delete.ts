@@ -14,6 +14,7 @@ import {
   isSymbol,
   notUnderstood,
   qualifiedNameAt,
+  skipModifiers,
   splitTop,
   tableRef,
   wordAt,
@@ -73,15 +74,9 @@ function flagLimit(ctx: Context, tail: TailClauses): void {
 
 /** Analyzes an UPDATE in tokens `[from, to)`; `null` when its structure is not understood. */
 export function analyzeUpdate(ctx: Context, from: number, to: number): UpdateAnalysis | null {
-  let i = from + 1;
-  let ignore = false;
-  while (UPDATE_MODIFIERS.has(wordAt(ctx, i))) {
-    if (wordAt(ctx, i) === 'IGNORE') {
-      ignore = true;
-      addFinding(ctx, 'ignore', 'IGNORE', i);
-    }
-    i++;
-  }
+  const modifiers = skipModifiers(ctx, from + 1, UPDATE_MODIFIERS);
+  const ignore = modifiers.ignore;
+  const i = modifiers.next;
   const setAt = findTopWord(ctx, i, to, SET_WORD);
   if (setAt >= to) {
     notUnderstood(ctx, 'no SET in UPDATE', i);
@@ -113,15 +108,9 @@ export function analyzeUpdate(ctx: Context, from: number, to: number): UpdateAna
 
 /** Analyzes a DELETE in tokens `[from, to)`; `null` when its structure is not understood. */
 export function analyzeDelete(ctx: Context, from: number, to: number): DeleteAnalysis | null {
-  let i = from + 1;
-  let ignore = false;
-  while (DELETE_MODIFIERS.has(wordAt(ctx, i))) {
-    if (wordAt(ctx, i) === 'IGNORE') {
-      ignore = true;
-      addFinding(ctx, 'ignore', 'IGNORE', i);
-    }
-    i++;
-  }
+  const modifiers = skipModifiers(ctx, from + 1, DELETE_MODIFIERS);
+  const ignore = modifiers.ignore;
+  const i = modifiers.next;
 
   if (wordAt(ctx, i) === 'FROM') {
     const usingAt = findTop(ctx, i + 1, to, (j) => wordAt(ctx, j) === 'USING');

@@ -169,6 +169,23 @@ export function addFinding(ctx: Context, reason: UnsafeReason, detail: string, f
   ctx.findings.push({ reason, detail, span: spanOf(ctx, from, to) });
 }
 
+/**
+ * Skips statement modifiers (`LOW_PRIORITY`, `IGNORE`, …) starting at `from`, recording an `ignore`
+ * finding for IGNORE. Returns the index after them and whether IGNORE was among them.
+ */
+export function skipModifiers(ctx: Context, from: number, modifiers: ReadonlySet<string>): { next: number; ignore: boolean } {
+  let i = from;
+  let ignore = false;
+  while (modifiers.has(wordAt(ctx, i))) {
+    if (wordAt(ctx, i) === 'IGNORE') {
+      ignore = true;
+      addFinding(ctx, 'ignore', 'IGNORE', i);
+    }
+    i++;
+  }
+  return { next: i, ignore };
+}
+
 /** Records an `unknown` finding: the analyzer did not understand the statement at token `at`. */
 export function notUnderstood(ctx: Context, detail: string, at: number): void {
   ctx.findings.push({ reason: 'unknown', detail, span: spanOf(ctx, at, at + 1) });
