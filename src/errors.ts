@@ -85,3 +85,162 @@ export class MetadataLoadError extends DualWriteError {
     );
   }
 }
+
+/** Renders an outside value for an error message: strings quoted, long values cut. */
+function renderValue(value: unknown): string {
+  let text: string;
+  if (typeof value === 'string') text = JSON.stringify(value);
+  else if (value === undefined) text = 'undefined';
+  else if (typeof value === 'bigint') text = `${value}n`;
+  else if (typeof value === 'function') text = 'a function';
+  else if (typeof value === 'symbol') text = value.toString();
+  else {
+    try {
+      const json: string | undefined = JSON.stringify(value);
+      text = json ?? Object.prototype.toString.call(value);
+    } catch {
+      text = Object.prototype.toString.call(value);
+    }
+  }
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/**
+ * A value that should name a mode does not.
+ *
+ * Code `ER_DUALWRITE_INVALID_MODE`.
+ */
+export class InvalidModeError extends DualWriteError {
+  /** The value that was read. */
+  readonly value: unknown;
+  /** Where the value came from (an option, a flag provider, a config key). */
+  readonly where: string;
+
+  /**
+   * @param value - the value that is not a mode
+   * @param where - where it came from, e.g. `"the PollingFlagProvider read() function"`
+   * @param validModes - the modes accepted, in migration order
+   * @param options - `cause`: the underlying error
+   */
+  constructor(value: unknown, where: string, validModes: readonly string[], options?: DualWriteErrorOptions) {
+    super(
+      'ER_DUALWRITE_INVALID_MODE',
+      `Invalid mode ${renderValue(value)} from ${where}: a mode must be one of ${validModes.join(', ')}. ` +
+        'The value was not applied. Fix it where it is set (exact spelling, lower case).',
+      options,
+    );
+    this.value = value;
+    this.where = where;
+  }
+}
+
+/**
+ * Reading the mode from a flag provider's source (a config center, a file, a
+ * user function) failed. The underlying error is in `cause`.
+ *
+ * Code `ER_DUALWRITE_FLAG_LOAD_FAILED`.
+ */
+export class FlagLoadError extends DualWriteError {
+  /**
+   * @param what - what was being read, e.g. "the mode from the PollingFlagProvider read() function"
+   * @param consequence - what dualwrite did about it, e.g. "The mode in force (source_first) stays until a read succeeds."
+   * @param options - `cause`: the underlying error
+   */
+  constructor(what: string, consequence: string, options?: DualWriteErrorOptions) {
+    const cause = options?.cause;
+    const reason = cause instanceof Error ? cause.message : cause === undefined ? 'unknown error' : renderValue(cause);
+    super(
+      'ER_DUALWRITE_FLAG_LOAD_FAILED',
+      `Could not read ${what}: ${reason}. ${consequence} ` +
+        'Check that the flag source is reachable and holds one of source_only, source_first, target_first, target_only.',
+      options,
+    );
+  }
+}
+
+/**
+ * A flag provider was asked for the mode before it had one: it loads its first
+ * value in `start()`, which was not called or has not finished.
+ *
+ * Code `ER_DUALWRITE_FLAGS_NOT_READY`.
+ */
+export class FlagsNotReadyError extends DualWriteError {
+  /**
+   * @param provider - the provider's name, e.g. "PollingFlagProvider"
+   */
+  constructor(provider: string) {
+    super(
+      'ER_DUALWRITE_FLAGS_NOT_READY',
+      `${provider} has no mode yet: its first read happens in start(), which has not completed. ` +
+        'Await provider.start() before creating the pool, or give the provider an `initial` mode to use until the first read succeeds.',
+    );
+  }
+}
+
+/**
+ * An operation was attempted on (or was waiting on) something that has been closed.
+ *
+ * Code `ER_DUALWRITE_CLOSED`.
+ */
+export class ClosedError extends DualWriteError {
+  /**
+   * @param what - what was closed and what did not happen, e.g. "The mode gate was closed while this write waited for a mode switch"
+   * @param advice - what to do, e.g. "The write was not sent; retry it on a new pool."
+   * @param options - `cause`: the underlying error
+   */
+  constructor(what: string, advice: string, options?: DualWriteErrorOptions) {
+    super('ER_DUALWRITE_CLOSED', `${what}. ${advice}`, options);
+  }
+}
+
+/**
+ * An option passed to a dualwrite constructor or function is out of range or of the wrong type.
+ *
+ * Code `ER_DUALWRITE_INVALID_OPTION`.
+ */
+export class InvalidOptionError extends DualWriteError {
+  /** The option's name, e.g. `intervalMs`. */
+  readonly option: string;
+
+  /**
+   * @param option - the option's name, qualified by its owner, e.g. "PollingFlagProvider intervalMs"
+   * @param value - the value given
+   * @param expected - what is accepted, e.g. "a positive number of milliseconds"
+   */
+  constructor(option: string, value: unknown, expected: string) {
+    super(
+      'ER_DUALWRITE_INVALID_OPTION',
+      `Invalid option ${option}: ${renderValue(value)}; expected ${expected}. Nothing was created; pass a valid value.`,
+    );
+    this.option = option;
+  }
+}
+
+/**
+ * A replay on the secondary side could not be planned from the inputs dualwrite's own replay planning gave:
+ * for example, a number of generated auto-increment IDs that does not match the rows whose ID the server
+ * generated, or an ID that is not a positive integer. This is a dualwrite bug, never a problem of the caller's
+ * statement; the statement is not replayed with made-up or missing IDs.
+ *
+ * Code `ER_DUALWRITE_REPLAY_PLAN`.
+ */
+export class ReplayPlanError extends DualWriteError {
+  /** What did not fit, e.g. "2 generated IDs were given for 3 rows …". */
+  readonly problem: string;
+
+  /**
+   * @param problem - what did not fit, without any value of the caller's statement
+   * @param options - `cause`: the underlying error
+   */
+  constructor(problem: string, options?: DualWriteErrorOptions) {
+    super(
+      'ER_DUALWRITE_REPLAY_PLAN',
+      `Could not plan the statement replay of a write on the secondary side: ${problem}. ` +
+        'Replaying it anyway would let the secondary side number rows on its own, so it is not replayed as a statement. ' +
+        'This is a dualwrite bug, not a problem with your statement: please report it with the statement text (values removed) ' +
+        'and the CREATE TABLE of the table written.',
+      options,
+    );
+    this.problem = problem;
+  }
+}

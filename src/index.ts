@@ -11,3 +11,4 @@
 export * from './errors.js';
 export * from './sql/index.js';
 export * from './schema/index.js';
+export * from './mode/index.js';

@@ -1,0 +1,118 @@
+/**
+ * `FlagProvider`: where the pool learns its mode, and how it hears that the
+ * mode changed. Providers in this folder: {@link InMemoryFlagProvider} (set by
+ * code) and {@link PollingFlagProvider} (polls a user function, the route for
+ * config centers such as Nacos, Apollo or Consul). Later providers (Redis,
+ * file, HTTP, OpenFeature) implement the same interface.
+ *
+ * @module
+ */
+import type { Mode } from './modes.js';
+
+/**
+ * Read-routing settings carried by a {@link FlagState}.
+ *
+ * Reserved: a later issue fills and honours these; today's providers never
+ * set them and the pool ignores them. Every field is optional so that new
+ * settings can be added without breaking providers or callers.
+ */
+export interface ReadRoutingSettings {
+  /**
+   * Percentage (0 to 100) of reads sent to the secondary side in the `*_first`
+   * modes, to try the secondary under real load before it becomes primary
+   * ("gray reads"). Reserved for a later issue.
+   */
+  readonly grayReadPercent?: number;
+}
+
+/**
+ * The flag values in force at one version of a provider. Immutable: a change
+ * produces a new object with a higher `version`.
+ */
+export interface FlagState {
+  /** The mode of the whole pool (tables without an override in {@link FlagState.tableModes}). */
+  readonly mode: Mode;
+  /**
+   * Increases with every change, per provider (never reused, never decreases).
+   * Compare versions of the same provider only.
+   */
+  readonly version: number;
+  /** When this state was set, in milliseconds since the epoch. */
+  readonly updatedAt: number;
+  /** Who or what set this state (an operator, a tool, a config key), for the audit. */
+  readonly source?: string;
+  /**
+   * Per-table mode overrides, keyed by `schema.table`.
+   *
+   * Reserved: a later issue fills and honours these; today's providers never
+   * set them and the pool uses {@link FlagState.mode} for every table.
+   */
+  readonly tableModes?: Readonly<Record<string, Mode>>;
+  /**
+   * Read-routing settings.
+   *
+   * Reserved: a later issue fills and honours these; today's providers never
+   * set them.
+   */
+  readonly readRouting?: ReadRoutingSettings;
+}
+
+/**
+ * What a flag source may hand to a provider: the mode, and optionally who set
+ * it and when. The provider assigns the version.
+ */
+export interface FlagStateLike {
+  /** The mode (validated at run time with {@link parseMode}). */
+  readonly mode: Mode;
+  /** Who or what set it, for the audit. */
+  readonly source?: string;
+  /** When it was set, in milliseconds since the epoch; defaults to the time it was read. */
+  readonly updatedAt?: number;
+}
+
+/**
+ * Called after a provider's state changed. `next` is the new state, `previous`
+ * the state it replaced. Listeners are called synchronously, in subscription
+ * order, one change at a time and in version order: a change made from inside
+ * a listener is delivered after the current change has reached every
+ * listener (so `provider.current()` may already be newer than `next`).
+ */
+export type FlagListener = (next: FlagState, previous: FlagState) => void;
+
+/**
+ * Source of the pool's mode.
+ *
+ * Contract for implementers:
+ * - `current()` is called for every statement the pool runs: return a field,
+ *   never compute, never do I/O.
+ * - A change produces a new frozen {@link FlagState} with a higher version and
+ *   notifies every listener once; a value equal to the current one changes
+ *   nothing (no new version, no notification).
+ * - A value that cannot be read or is invalid never replaces the state in
+ *   force: the provider keeps the last good state and reports the error.
+ */
+export interface FlagProvider {
+  /**
+   * The state in force. Synchronous and cheap (a field read): it runs for every statement.
+   *
+   * @throws {@link FlagsNotReadyError} from providers that load their first
+   *   value in `start()`, when called before that load succeeded
+   */
+  current(): FlagState;
+  /**
+   * Registers a listener for changes. It is not called for the state in force
+   * at subscription time; read `current()` for that.
+   *
+   * @param listener - called with (next, previous) after each change
+   * @returns a function that removes this listener (calling it twice is harmless)
+   */
+  subscribe(listener: FlagListener): () => void;
+  /**
+   * Loads the first value and starts watching for changes, for providers that
+   * need it. Await it before handing the provider to a pool. Calling it again
+   * returns the same promise.
+   */
+  start?(): Promise<void>;
+  /** Stops watching (timers, connections). The state in force stays readable. */
+  close?(): Promise<void>;
+}
