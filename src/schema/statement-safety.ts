@@ -46,7 +46,8 @@ function timeDefault(column: string, at: number): UnsafeFinding {
 /** The first DEFAULT CURRENT_TIMESTAMP column an INSERT leaves to the server, or `null`. */
 function insertClockColumn(write: InsertAnalysis, table: TableMetadata): string | null {
   if (table.currentTimestampDefaults.length === 0 || write.form === 'select') return null;
-  const given = write.columns ?? table.columns.filter((c) => c.generated === null && !c.invisible).map((c) => c.name);
+  // Without a column list every visible column is given by position, generated ones too (with DEFAULT).
+  const given = write.columns ?? table.columns.filter((c) => !c.invisible).map((c) => c.name);
   const positions = new Map(given.map((name, i) => [name.toLowerCase(), i]));
   for (const column of table.currentTimestampDefaults) {
     const at = positions.get(column.toLowerCase());

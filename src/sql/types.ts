@@ -113,7 +113,7 @@ export type ValueKind =
   | 'default'
   /** The `NULL` keyword. */
   | 'null'
-  /** A single literal: a number, a string, a hex/bit literal, TRUE/FALSE. `text` holds it as written. */
+  /** A single literal: a number (optionally signed), a string, a hex/bit literal, TRUE/FALSE. Its text is `sql.slice(span.start, span.end)`. */
   | 'literal'
   /** Anything else: an expression, a function call, several tokens. */
   | 'expression';
