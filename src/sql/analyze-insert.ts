@@ -23,7 +23,7 @@ import {
   tableRef,
   wordAt,
 } from './context.js';
-import type { Assignment, InsertAnalysis, InsertRow, OnDuplicateKeyUpdate, ValueKind, ValueSlot } from './types.js';
+import type { Assignment, InsertAnalysis, RowAlias, InsertRow, OnDuplicateKeyUpdate, ValueKind, ValueSlot } from './types.js';
 
 const INSERT_MODIFIERS = new Set(['LOW_PRIORITY', 'DELAYED', 'HIGH_PRIORITY', 'IGNORE']);
 const QUERY_STARTS = new Set(['SELECT', 'WITH', 'TABLE']);
@@ -71,7 +71,7 @@ export function analyzeInsert(ctx: Context, from: number, to: number): InsertAna
   let rows: InsertRow[] = [];
   let set: Assignment[] = [];
   let form: InsertAnalysis['form'];
-  let rowAlias: string | null = null;
+  let rowAlias: RowAlias | null = null;
   let rowsEnd = sourceEnd;
 
   if (source === 'VALUES' || source === 'VALUE') {
@@ -98,9 +98,29 @@ export function analyzeInsert(ctx: Context, from: number, to: number): InsertAna
 
   // `AS alias [(columns)]` after the rows (MySQL 8.0.19+).
   if (form !== 'select' && wordAt(ctx, rowsEnd) === 'AS') {
-    rowAlias = identifierAt(ctx, rowsEnd + 1);
-    ctx.names.add(rowsEnd + 1);
-    rowsEnd = isSymbol(ctx, rowsEnd + 2, '(') ? skip(ctx, rowsEnd + 2) : rowsEnd + 2;
+    const asAt = rowsEnd;
+    const name = identifierAt(ctx, asAt + 1);
+    ctx.names.add(asAt + 1);
+    let aliasColumns: string[] | null = null;
+    rowsEnd = asAt + 2;
+    if (isSymbol(ctx, rowsEnd, '(')) {
+      const close = ctx.tokens[rowsEnd]?.match ?? to;
+      aliasColumns = [];
+      for (const [a, b] of splitTop(ctx, rowsEnd + 1, close)) {
+        const column = columnName(ctx, a, b);
+        if (column === null) {
+          notUnderstood(ctx, 'row alias column list', a);
+          return null;
+        }
+        aliasColumns.push(column.name);
+      }
+      rowsEnd = close + 1;
+    }
+    if (name === null) {
+      notUnderstood(ctx, 'row alias', asAt);
+      return null;
+    }
+    rowAlias = { name, span: spanOf(ctx, asAt, rowsEnd), columns: aliasColumns };
   }
   if (rowsEnd < sourceEnd && form !== 'select') {
     notUnderstood(ctx, 'unexpected text after the rows', rowsEnd);
@@ -116,7 +136,7 @@ export function analyzeInsert(ctx: Context, from: number, to: number): InsertAna
     const end = returningAt;
     const assignments = parseAssignments(ctx, odkuAt + 4, end);
     if (assignments === null) return null;
-    onDuplicateKeyUpdate = { clause: clauseOf(ctx, odkuAt, odkuAt + 4, end), rowAlias, assignments };
+    onDuplicateKeyUpdate = { clause: clauseOf(ctx, odkuAt, odkuAt + 4, end), rowAlias: rowAlias?.name ?? null, assignments };
     addFinding(ctx, 'on_duplicate_key_update', 'ON DUPLICATE KEY UPDATE', odkuAt, odkuAt + 4);
   }
 
@@ -132,6 +152,7 @@ export function analyzeInsert(ctx: Context, from: number, to: number): InsertAna
     rows,
     set,
     rowCount,
+    rowAlias,
     onDuplicateKeyUpdate,
     sourceStart,
   };

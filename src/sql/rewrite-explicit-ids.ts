@@ -18,7 +18,6 @@
  * @module
  */
 import { ReplayPlanError } from '../errors.js';
-import { lex } from './lexer.js';
 import type { InsertAnalysis, InsertRow, StatementAnalysis, ValueSlot } from './types.js';
 
 /** The auto-increment column of the table an INSERT writes, as replay planning knows it from the table's metadata. */
@@ -276,7 +275,7 @@ function plan(
       found = a.value;
     }
     if (found === null) {
-      if (aliasHasColumns(sql, last.value.span.end, write)) return null;
+      if ((write.rowAlias?.columns ?? null) !== null) return null;
       return { generated: [true], sites: [{ kind: 'insert', at: last.value.span.end, prefix: `, ${quoted} = ` }], columnAt: -1, columnText: '' };
     }
     const site = siteOf(sql, found, values, zeroGenerates);
@@ -331,7 +330,7 @@ function addColumn(sql: string, write: InsertAnalysis, columnAt: number, columnT
   const rows = write.rows;
   const lastRow = rows[rows.length - 1];
   if (lastRow === undefined) return null;
-  if (aliasHasColumns(sql, lastRow.span.end, write)) return null;
+  if ((write.rowAlias?.columns ?? null) !== null) return null;
   const generated: boolean[] = new Array<boolean>(rows.length).fill(true);
   const sites: Site[] = new Array<Site>(rows.length);
   for (let r = 0; r < rows.length; r++) {
@@ -440,24 +439,6 @@ function placeholdersMatch(sql: string, analysis: StatementAnalysis, values: rea
 function expandsInText(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
   return Array.isArray(value) || value instanceof Set || typeof (value as { toSqlString?: unknown }).toSqlString === 'function';
-}
-
-/** True when the text after the rows, `[from, ODKU)`, gives the row alias a column list (`AS new(a, b)`). */
-function aliasHasColumns(sql: string, from: number, write: InsertAnalysis): boolean {
-  const to = write.onDuplicateKeyUpdate?.clause.span.start ?? sql.length;
-  const rest = sql.slice(from, to);
-  if (!/\S/.test(rest.replace(/;\s*$/, ''))) return false;
-  const tokens = lex(rest).tokens;
-  const first = tokens[0];
-  const third = tokens[2];
-  return (
-    first !== undefined &&
-    first.type === 'word' &&
-    first.upper === 'AS' &&
-    third !== undefined &&
-    third.type === 'punct' &&
-    third.upper === '('
-  );
 }
 
 /** The ID as the digits to write into the text, after checking it is a positive integer. */

@@ -181,10 +181,22 @@ export interface InsertAnalysis {
   readonly set: readonly Assignment[];
   /** Number of rows the statement inserts when known (form `values`: rows.length; form `set`: 1), or `null` for form `select`. */
   readonly rowCount: number | null;
+  /** The row alias after the rows (`AS new` or `AS new(a, b)`, MySQL 8.0.19+), or `null`. */
+  readonly rowAlias: RowAlias | null;
   /** The ON DUPLICATE KEY UPDATE clause, or `null`. */
   readonly onDuplicateKeyUpdate: OnDuplicateKeyUpdate | null;
   /** Where the row source starts: the `VALUES`/`VALUE`/`SET`/`SELECT`/`(` token. */
   readonly sourceStart: number;
+}
+
+/** The row alias of an INSERT: `VALUES (…) AS new [(a, b)]` or `SET … AS new`. */
+export interface RowAlias {
+  /** The alias. */
+  readonly name: string;
+  /** From `AS` to the end of the alias or of its column list. */
+  readonly span: Span;
+  /** The alias's column list, or `null` when it has none. */
+  readonly columns: readonly string[] | null;
 }
 
 /** The ON DUPLICATE KEY UPDATE part of an INSERT. */
