@@ -23,7 +23,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { createConnection } from 'mysql2/promise';
+import { createConnection, type ConnectionOptions } from 'mysql2/promise';
 
 const execFileAsync = promisify(execFile);
 
@@ -511,12 +511,7 @@ export class SpawnedServer {
         );
       }
       try {
-        const connection = await createConnection({ host: this.host, port: this.port, user: 'root', connectTimeout: 2000 });
-        try {
-          await connection.query('SELECT 1');
-        } finally {
-          await connection.end().catch(() => undefined);
-        }
+        await answersSelectOne({ host: this.host, port: this.port, user: 'root', connectTimeout: 2000 });
         return;
       } catch (error) {
         lastError = error;
@@ -671,6 +666,16 @@ export async function spawnServer(options: SpawnServerOptions = {}): Promise<Spa
   return server;
 }
 
+/** Opens a fresh connection, runs `SELECT 1` and closes it; rejects with the connection's error. */
+async function answersSelectOne(options: ConnectionOptions): Promise<void> {
+  const connection = await createConnection(options);
+  try {
+    await connection.query('SELECT 1');
+  } finally {
+    await connection.end().catch(() => undefined);
+  }
+}
+
 /**
  * Polls `url` until a fresh connection answers `SELECT 1`, or throws after `timeoutMs`
  * with the last connection error. For servers this file did not start (env URLs, containers).
@@ -680,12 +685,7 @@ export async function waitUntilReady(url: string, timeoutMs = 60_000): Promise<v
   let lastError: unknown;
   for (;;) {
     try {
-      const connection = await createConnection({ uri: url, connectTimeout: 2000 });
-      try {
-        await connection.query('SELECT 1');
-      } finally {
-        await connection.end().catch(() => undefined);
-      }
+      await answersSelectOne({ uri: url, connectTimeout: 2000 });
       return;
     } catch (error) {
       lastError = error;
