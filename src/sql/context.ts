@@ -106,11 +106,8 @@ const NO_PLACEHOLDERS: readonly number[] = Object.freeze([]);
 
 /** A clause spanning tokens `[from, to)` whose body starts at token `bodyFrom`. */
 export function clauseOf(ctx: Context, from: number, bodyFrom: number, to: number): Clause {
-  return {
-    span: spanOf(ctx, from, to),
-    bodyStart: ctx.tokens[bodyFrom]?.start ?? spanOf(ctx, from, to).end,
-    placeholders: placeholdersIn(ctx, from, to),
-  };
+  const span = spanOf(ctx, from, to);
+  return { span, bodyStart: ctx.tokens[bodyFrom]?.start ?? span.end, placeholders: placeholdersIn(ctx, from, to) };
 }
 
 /** The name a word or backtick identifier stands for (backticks removed, doubled backticks undone), or `null`. */
@@ -188,5 +185,5 @@ export function skipModifiers(ctx: Context, from: number, modifiers: ReadonlySet
 
 /** Records an `unknown` finding: the analyzer did not understand the statement at token `at`. */
 export function notUnderstood(ctx: Context, detail: string, at: number): void {
-  ctx.findings.push({ reason: 'unknown', detail, span: spanOf(ctx, at, at + 1) });
+  addFinding(ctx, 'unknown', detail, at);
 }
