@@ -244,3 +244,153 @@ export class ReplayPlanError extends DualWriteError {
     this.problem = problem;
   }
 }
+
+/**
+ * A write was refused before it ran, because in a dual-write mode its effect could not be reproduced on the
+ * secondary side under the configured policy (`unsafeStatements: 'reject'`, or an unreplayable statement
+ * under `unreplayableStatements: 'reject'`). Nothing was run on either side.
+ *
+ * Code `ER_DUALWRITE_UNSAFE_STATEMENT`.
+ */
+export class UnsafeStatementError extends DualWriteError {
+  /** Why the statement cannot be replayed exactly, e.g. "INSERT … SELECT (insert_select)". */
+  readonly reason: string;
+  /** The statement text as the caller sent it (values are not included). */
+  readonly sql: string;
+
+  /**
+   * @param sql - the statement text, without values
+   * @param reason - why it cannot be replayed exactly
+   * @param option - the option that decides this, with the value that would let it run, e.g. "unsafeStatements: 'row_image'"
+   */
+  constructor(sql: string, reason: string, option: string) {
+    super(
+      'ER_DUALWRITE_UNSAFE_STATEMENT',
+      `Refused to run a write in a dual-write mode: ${reason}, so replaying it on the secondary side would not reproduce ` +
+        `its effect exactly, and the current policy refuses such statements. Nothing was run on either side. ` +
+        `Rewrite the statement (for example: give explicit values instead of functions, add ORDER BY to UPDATE/DELETE … LIMIT), ` +
+        `or set ${option}. Statement: ${excerpt(sql)}`,
+    );
+    this.reason = reason;
+    this.sql = sql;
+  }
+}
+
+/**
+ * A schema change (CREATE/ALTER/DROP/RENAME/TRUNCATE …) was sent through the pool in a dual-write mode while
+ * the `ddl` option is `'refuse'` (the default). Applying it to one side only would leave the two schemas
+ * different, so it was run on neither.
+ *
+ * Code `ER_DUALWRITE_DDL_REFUSED`.
+ */
+export class DdlRefusedError extends DualWriteError {
+  /** The statement text. */
+  readonly sql: string;
+
+  /**
+   * @param sql - the DDL statement
+   * @param kind - what it changes, e.g. `alter table`
+   */
+  constructor(sql: string, kind: string) {
+    super(
+      'ER_DUALWRITE_DDL_REFUSED',
+      `Refused to run ${kind.toUpperCase()} through the dual-write pool: in a dual-write mode a schema change must reach both ` +
+        `sides or neither, and the pool's \`ddl\` option is 'refuse'. Nothing was run on either side. Run the change on both ` +
+        `databases with your migration tool, or create the pool with \`ddl: 'both'\` to apply such statements to the primary ` +
+        `side and then the secondary side. Statement: ${excerpt(sql)}`,
+    );
+    this.sql = sql;
+  }
+}
+
+/**
+ * The secondary side failed to apply a write and the pool runs with `strict: true`, so the caller is failed
+ * instead of the failure going to the repair log only. In an autocommit write the primary side's change was
+ * rolled back; inside a transaction, the transaction is still open on the primary side and the caller decides
+ * (ROLLBACK is the safe choice: its replay on the secondary side is incomplete).
+ *
+ * Code `ER_DUALWRITE_REPLAY_FAILED`.
+ */
+export class ReplayFailedError extends DualWriteError {
+  /** The side that failed: `source` or `target`. */
+  readonly side: string;
+
+  /**
+   * @param side - the secondary side that failed
+   * @param what - what failed, e.g. "the replay of an UPDATE on `orders`"
+   * @param options - `cause`: the secondary side's error
+   */
+  constructor(side: string, what: string, options?: DualWriteErrorOptions) {
+    super(
+      'ER_DUALWRITE_REPLAY_FAILED',
+      `The secondary side (${side}) failed to apply ${what}: ${describeCause(options?.cause)}. The pool runs with strict: true, ` +
+        'so the caller is failed instead of only recording the failure in the repair log. Check the secondary server and its ' +
+        'schema; create the pool without strict to keep the primary side serving while the repair log collects such failures.',
+      options,
+    );
+    this.side = side;
+  }
+}
+
+/** The first 200 characters of a statement, for error messages. */
+function excerpt(sql: string): string {
+  const flat = sql.replace(/\s+/g, ' ').trim();
+  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
+}
+
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code}: ${cause.message}` : cause.message;
+  }
+  return String(cause);
+}
+
+/**
+ * A statement replay on the secondary side ran without error but changed a different number of rows than on the
+ * primary side: the two sides already held different data for the rows the statement touched. The write is in the
+ * repair log (the primary side stays the source of truth); this error is what the `replayFailure` event carries.
+ *
+ * Code `ER_DUALWRITE_DIVERGENCE`.
+ */
+export class ReplayDivergenceError extends DualWriteError {
+  /** Rows the primary side affected. */
+  readonly primaryAffectedRows: number;
+  /** Rows the secondary side affected. */
+  readonly secondaryAffectedRows: number;
+
+  /**
+   * @param primaryAffectedRows - affectedRows on the primary side
+   * @param secondaryAffectedRows - affectedRows on the secondary side
+   */
+  constructor(primaryAffectedRows: number, secondaryAffectedRows: number) {
+    super(
+      'ER_DUALWRITE_DIVERGENCE',
+      `The replay affected ${secondaryAffectedRows} row(s) on the secondary side but the write affected ${primaryAffectedRows} on the ` +
+        'primary side: the two sides held different rows before it. The write is in the repair log; run the repair tool ' +
+        '(or a verification) for this table to make the secondary side equal to the primary side again.',
+    );
+    this.primaryAffectedRows = primaryAffectedRows;
+    this.secondaryAffectedRows = secondaryAffectedRows;
+  }
+}
+
+/**
+ * The secondary side did not answer a replay within `replayTimeoutMs`. The write is in the repair log.
+ *
+ * Code `ER_DUALWRITE_REPLAY_TIMEOUT`.
+ */
+export class ReplayTimeoutError extends DualWriteError {
+  /**
+   * @param side - the secondary side
+   * @param timeoutMs - the limit that passed
+   */
+  constructor(side: string, timeoutMs: number) {
+    super(
+      'ER_DUALWRITE_REPLAY_TIMEOUT',
+      `The secondary side (${side}) did not apply the replay within ${timeoutMs} ms (replayTimeoutMs), so the pool stopped waiting ` +
+        'to keep the primary side serving. The write is in the repair log. Check the secondary server (load, locks, network); ' +
+        'raise replayTimeoutMs if such waits are expected.',
+    );
+  }
+}

@@ -1,14 +1,28 @@
 /**
  * dualwrite: zero-downtime MySQL/MariaDB migration.
  *
- * This entry point will carry the mysql2 callback-shaped API (`createPool`,
- * `createConnection`, `createDriver`) once the dual-write pool lands; today it
- * exports the foundation that pool stands on: the statement analyzer, the
- * table-metadata cache and the error classes.
+ * This entry point is the mysql2 callback-shaped API (`createPool`), plus the parts the pool is built from: the
+ * statement analyzer, the table-metadata cache, modes and flag providers, and the error classes. For the
+ * mysql2/promise-shaped API, import `dualwrite/promise`.
  *
  * @packageDocumentation
  */
+import { DualPool } from './pool/dual-pool.js';
+import type { DualPoolOptions } from './pool/options.js';
+
 export * from './errors.js';
 export * from './sql/index.js';
 export * from './schema/index.js';
 export * from './mode/index.js';
+export * from './pool/index.js';
+
+/**
+ * Creates a dual-write pool with mysql2's callback Pool API over a source and a target database
+ * (`pool.promise()` gives the mysql2/promise-shaped view of the same pool).
+ *
+ * @param options - the two sides, the starting mode or a flag provider, and replay/failure settings ({@link DualPoolOptions})
+ * @throws {@link InvalidOptionError} for a bad option
+ */
+export function createPool(options: DualPoolOptions): DualPool {
+  return new DualPool(options);
+}

@@ -9,6 +9,7 @@ export {
   MODES,
   isAdjacentSwitch,
   isMode,
+  oppositeSide,
   parseMode,
   primarySide,
   secondarySide,

@@ -114,3 +114,13 @@ export function writesBothSides(mode: Mode): boolean {
 export function isAdjacentSwitch(from: Mode, to: Mode): boolean {
   return Math.abs(MODES.indexOf(from) - MODES.indexOf(to)) === 1;
 }
+
+/**
+ * The other side: `target` for `source` and `source` for `target`.
+ *
+ * @param side - a side
+ * @returns the opposite side
+ */
+export function oppositeSide(side: Side): Side {
+  return side === 'source' ? 'target' : 'source';
+}

@@ -1,0 +1,138 @@
+/**
+ * A write outside any transaction, in a dual-write mode. It runs inside a short transaction on the primary side,
+ * is replayed on the secondary side, and only then is the primary side committed: a second writer of the same
+ * rows waits on the primary side's row locks until the replay is done, so the two sides apply conflicting writes
+ * in the same order. A failed replay goes to the repair log inside that same transaction, so a committed write
+ * is never without either its replay or its repair-log row.
+ *
+ * @module
+ */
+import { DdlRefusedError, ReplayFailedError, UnsafeStatementError } from '../errors.js';
+import { oppositeSide, primarySide, type Mode } from '../mode/modes.js';
+import type { ReplayFailure } from '../replay/failure.js';
+import type { DualEngine, PlannedWrite } from './engine.js';
+import { runPrimaryStep } from './primary-step.js';
+import type { PoolConnection } from 'mysql2';
+import { failureOf, guarded, replayOnPool, type ReplayContext, type SecondaryWork } from './secondary.js';
+import { acquire, send, sendAndForget, type Outcome } from './side-io.js';
+import type { Statement } from './statement.js';
+
+/**
+ * Runs a write (or DDL, or another non-read statement) issued on the pool itself in a dual-write mode and
+ * resolves to the primary side's outcome; rejects with the primary side's error unchanged, or with a dualwrite
+ * error when the statement is refused before it runs (or, with `strict`, when its replay fails).
+ */
+export async function autocommitWrite(engine: DualEngine, statement: Statement, mode: Mode, scope?: AutocommitScope): Promise<Outcome> {
+  const primary = primarySide(mode);
+  const context: ReplayContext = { engine, mode, secondary: oppositeSide(primarySide(mode)) };
+  const database = scope ? scope.database : engine.sides[primary].database;
+  const { analysis } = statement;
+  if (analysis.class === 'ddl' && scope === undefined) return ddlOnBothSides(context, statement, database);
+  if (analysis.class === 'other' && analysis.unsafe.length === 0) {
+    // No data changes and nothing unknown (DO 1, FLUSH …): the primary side alone.
+    return send(scope?.connection ?? engine.sides[primary].pool, statement.method, statement.sqlArg, statement.valuesArg);
+  }
+  const planned = await engine.plan(statement, primary, database);
+  refuseByPolicy(engine, statement, planned);
+  const connection = scope?.connection ?? (await acquire(engine.sides[primary].pool));
+  const replay = scope?.replay ?? ((work: SecondaryWork) => replayOnPool(context, work));
+  try {
+    await send(connection, 'query', 'START TRANSACTION');
+    let step;
+    try {
+      step = await runPrimaryStep(engine, statement, planned, connection);
+    } catch (error) {
+      sendAndForget(connection, 'ROLLBACK');
+      throw error;
+    }
+    const failure: ReplayFailure | null =
+      step.work !== null ? await replay(step.work) : failureOf(context, { table: planned.tableRef, keys: null, sql: statement.text }, 'recorded', null);
+    if (failure !== null && failure.kind !== 'recorded' && engine.options.strict) {
+      sendAndForget(connection, 'ROLLBACK');
+      throw new ReplayFailedError(context.secondary, `the replay of ${analysis.verb.toUpperCase()} ${planned.tableRef?.name ?? ''}`.trim(), { cause: failure.error ?? failure.kind });
+    }
+    if (failure !== null) await engine.recordFailures(primary, [failure], connection);
+    try {
+      await send(connection, 'query', 'COMMIT');
+    } catch (error) {
+      // The primary side lost the write but the secondary side may have applied it: let the repair tool look.
+      if (failure === null && step.work !== null) {
+        await engine.recordFailures(primary, [failureOf(context, step.work, 'transaction', error as Error)], null);
+      }
+      throw error;
+    }
+    engine.stats.acknowledgedWrites[primary] += 1;
+    if (failure === null && step.work !== null) engine.stats.replayedWrites[context.secondary] += 1;
+    if (scope === undefined) clearInTransactionFlag(step.outcome);
+    return step.outcome;
+  } finally {
+    if (scope === undefined) connection.release();
+  }
+}
+
+/** Where an autocommit write on a checked-out connection runs: that connection, and its session's secondary side. */
+export interface AutocommitScope {
+  /** The checked-out primary connection (not released here). */
+  readonly connection: PoolConnection;
+  /** The session's default database on the primary side. */
+  readonly database: string | null;
+  /** Runs the replay on the session's secondary side and waits for it. */
+  readonly replay: (work: SecondaryWork) => Promise<ReplayFailure | null>;
+}
+
+/** Throws {@link UnsafeStatementError} when the policy refuses how the write would be replayed. Nothing has run yet. */
+export function refuseByPolicy(engine: DualEngine, statement: Statement, planned: PlannedWrite): void {
+  const { plan } = planned;
+  if (plan.kind === 'row_image' && engine.options.unsafeStatements === 'reject') {
+    engine.stats.refusedWrites += 1;
+    throw new UnsafeStatementError(statement.text, plan.reason, "unsafeStatements: 'row_image' (copy the resulting rows) or 'record'");
+  }
+  if (plan.kind === 'unreplayable' && engine.options.unreplayableStatements === 'reject') {
+    engine.stats.refusedWrites += 1;
+    throw new UnsafeStatementError(statement.text, plan.reason, "unreplayableStatements: 'record' (run on the primary side only and record it for repair)");
+  }
+}
+
+/**
+ * DDL in a dual-write mode: refused by default; with `ddl: 'both'`, run on the primary side and then on the
+ * secondary side (a failure there is recorded), and the cached metadata of the tables it names is dropped.
+ */
+async function ddlOnBothSides(context: ReplayContext, statement: Statement, database: string | null): Promise<Outcome> {
+  const { engine, mode } = context;
+  const primary = primarySide(mode);
+  const ddl = statement.analysis.ddl;
+  if (engine.options.ddl === 'refuse' && ddl?.temporary !== true) {
+    engine.stats.refusedWrites += 1;
+    throw new DdlRefusedError(statement.text, ddl?.kind ?? statement.analysis.verb);
+  }
+  const outcome = await send(engine.sides[primary].pool, statement.method, statement.sqlArg, statement.valuesArg);
+  forgetTables(engine, statement, database);
+  if (ddl?.temporary === true) return outcome; // session-local: meaningless on another pooled connection
+  const table = statement.analysis.tablesWritten[0];
+  const work = { kind: 'ddl' as const, table: table ? engine.qualify(table, database) : null, keys: null, sql: statement.text };
+  const failure = await guarded(context, work, async () => {
+    await send(engine.sides[context.secondary].pool, statement.method, statement.sqlArg, statement.valuesArg);
+  });
+  if (failure !== null) await engine.recordFailures(primary, [failure], null);
+  return outcome;
+}
+
+/** Drops cached metadata of the tables a DDL statement names, on both sides. */
+export function forgetTables(engine: DualEngine, statement: Statement, database: string | null): void {
+  for (const ref of statement.analysis.tablesWritten) {
+    const { schema, name } = engine.qualify(ref, database);
+    for (const cache of [engine.schema.source, engine.schema.target]) {
+      if (schema === null) cache.invalidateAll();
+      else cache.invalidate(schema, name);
+    }
+  }
+}
+
+/** SERVER_STATUS_IN_TRANS: set in the result because the pool wrapped the write in a transaction the caller did not open. */
+const SERVER_STATUS_IN_TRANS = 1;
+
+/** Makes the result's `serverStatus` what the caller would have seen from a plain autocommit write. */
+function clearInTransactionFlag(outcome: Outcome): void {
+  const header = outcome[0] as { serverStatus?: unknown };
+  if (header !== null && typeof header === 'object' && typeof header.serverStatus === 'number') header.serverStatus &= ~SERVER_STATUS_IN_TRANS;
+}

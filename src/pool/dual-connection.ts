@@ -1,0 +1,355 @@
+/**
+ * A connection checked out of the dual-write pool (`getConnection()`), shaped like mysql2's PoolConnection.
+ * It keeps the mode it was checked out in until it is released, holds one primary connection, and mirrors its
+ * session and transactions on one secondary connection (taken on first need).
+ *
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+import type { PoolConnection, QueryOptions } from 'mysql2';
+import { DdlRefusedError, ReplayFailedError } from '../errors.js';
+import { oppositeSide, primarySide, writesBothSides, type Mode, type Side } from '../mode/modes.js';
+import type { ModePin } from '../mode/switch-gate.js';
+import type { ReplayFailure } from '../replay/failure.js';
+import { autocommitWrite, forgetTables, refuseByPolicy } from './autocommit-write.js';
+import { DualQuery } from './dual-query.js';
+import type { DualEngine } from './engine.js';
+import { forwardEvents } from './forward-events.js';
+import { runPrimaryStep } from './primary-step.js';
+import { failureOf, replayOnPool, type ReplayContext, type SecondaryWork } from './secondary.js';
+import { SecondarySession } from './secondary-session.js';
+import { send, type Method, type Outcome, type ResultCallback } from './side-io.js';
+import type { Statement } from './statement.js';
+
+/** mysql2 errno of a deadlock: the server rolled the whole transaction back. */
+const ER_LOCK_DEADLOCK = 1213;
+
+/** A mysql2-PoolConnection-shaped connection of the dual-write pool. See the module description. */
+export class DualConnection extends EventEmitter {
+  readonly #engine: DualEngine;
+  readonly #pin: ModePin;
+  readonly #primary: PoolConnection;
+  readonly #primarySide: Side;
+  readonly #context: ReplayContext;
+  #session: SecondarySession | null = null;
+  #database: string | null;
+  #inTransaction = false;
+  #autocommit = true;
+  #tail: Promise<unknown> = Promise.resolve();
+  #busy = 0;
+  #released = false;
+
+  /**
+   * @param engine - the pool's engine
+   * @param pin - the mode pin this connection holds until it is released
+   * @param primary - a connection of the primary side of the pinned mode
+   */
+  constructor(engine: DualEngine, pin: ModePin, primary: PoolConnection) {
+    super();
+    this.#engine = engine;
+    this.#pin = pin;
+    this.#primary = primary;
+    this.#primarySide = primarySide(pin.mode);
+    this.#context = { engine, mode: pin.mode, secondary: oppositeSide(this.#primarySide) };
+    this.#database = engine.sides[this.#primarySide].database;
+    forwardEvents(this, [primary as unknown as EventEmitter], ['error', 'drain', 'connect', 'end', 'enqueue']);
+  }
+
+  /** The mode this connection runs in (fixed from check-out to release). */
+  get mode(): Mode {
+    return this.#pin.mode;
+  }
+
+  /** The primary side's connection configuration (mysql2's `connection.config`). */
+  get config(): PoolConnection['config'] {
+    return this.#primary.config;
+  }
+
+  /** The primary side's connection id. */
+  get threadId(): number {
+    return this.#primary.threadId;
+  }
+
+  /** mysql2's flag read by `Symbol.asyncDispose` of its promise wrapper. */
+  get _closing(): boolean {
+    return (this.#primary as unknown as { _closing?: boolean })._closing === true;
+  }
+
+  /** mysql2's `query(sql | options, values?, callback?)`. */
+  query(sql: string | QueryOptions, values?: unknown, callback?: ResultCallback): EventEmitter {
+    return this.#dispatch('query', sql, values, callback);
+  }
+
+  /** mysql2's `execute(sql | options, values?, callback?)` (prepared statement on the primary side; replayed likewise). */
+  execute(sql: string | QueryOptions, values?: unknown, callback?: ResultCallback): EventEmitter {
+    return this.#dispatch('execute', sql, values, callback);
+  }
+
+  /** Starts a transaction on the primary side and a matching one on the secondary side (dual-write modes). */
+  beginTransaction(callback?: ResultCallback): EventEmitter {
+    return this.query('START TRANSACTION', callback);
+  }
+
+  /** Commits the primary side, then the secondary side. */
+  commit(callback?: ResultCallback): EventEmitter {
+    return this.query('COMMIT', callback);
+  }
+
+  /** Rolls back both sides. */
+  rollback(callback?: ResultCallback): EventEmitter {
+    return this.query('ROLLBACK', callback);
+  }
+
+  /** Pings the primary side. */
+  ping(callback?: (error: Error | null) => void): void {
+    this.#primary.ping((error) => callback?.(error ?? null));
+  }
+
+  /** The primary connection's `escape`. */
+  escape(value: unknown): string {
+    return this.#primary.escape(value);
+  }
+
+  /** The primary connection's `escapeId`. */
+  escapeId(value: string | string[]): string {
+    return this.#primary.escapeId(value as string);
+  }
+
+  /** The primary connection's `format`. */
+  format(sql: string, values?: unknown): string {
+    return this.#primary.format(sql, values as never);
+  }
+
+  /** Pauses the primary connection (streaming reads). */
+  pause(): void {
+    this.#primary.pause();
+  }
+
+  /** Resumes the primary connection. */
+  resume(): void {
+    this.#primary.resume();
+  }
+
+  /**
+   * Gives the connection back: an open transaction is rolled back on both sides (mysql2 would leave it open for
+   * the connection's next user, who would then commit or lose someone else's writes), failures still pending are
+   * recorded, both connections return to their pools, and the mode pin is released.
+   */
+  release(): void {
+    this.#finish(false);
+  }
+
+  /** mysql2 treats `end()` on a pooled connection as `release()`. */
+  end(callback?: (error?: Error | null) => void): void {
+    this.#finish(false);
+    if (callback) process.nextTick(callback, null);
+  }
+
+  /** Closes both connections instead of returning them to their pools. */
+  destroy(): void {
+    this.#finish(true);
+  }
+
+  #finish(destroy: boolean): void {
+    if (this.#released) return;
+    this.#released = true;
+    const primary = this.#primary;
+    void this.#tail
+      .then(async () => {
+        if (this.#inTransaction && this.#session !== null) await send(primary, 'query', 'ROLLBACK').catch(() => undefined);
+        const session = this.#session;
+        if (session !== null) {
+          const pending = await session.failuresBeforeCommit();
+          await this.#engine.recordFailures(this.#primarySide, pending, null);
+          await session.close(destroy);
+        }
+      })
+      .finally(() => {
+        this.#pin.release();
+        if (destroy) primary.destroy();
+        else primary.release();
+      });
+  }
+
+  #dispatch(method: Method, sql: string | QueryOptions, values: unknown, callback: unknown): EventEmitter {
+    const primary = this.#primary as unknown as Record<Method, (...args: unknown[]) => EventEmitter>;
+    if (!writesBothSides(this.#pin.mode)) return primary[method](sql, values, callback);
+    const { statement, args } = this.#engine.statement(method, sql, values, callback, this.#primarySide);
+    if (statement.analysis.class === 'read' && this.#busy === 0) {
+      // mysql2 runs a connection's commands in order, so an idle connection's read can go straight through.
+      return args.valuesArg === undefined ? primary[method](args.sqlArg, args.callback) : primary[method](args.sqlArg, args.valuesArg, args.callback);
+    }
+    const query = new DualQuery(statement.text, statement.values, args.callback);
+    this.#busy++;
+    const run = this.#tail.then(() => this.#handle(statement));
+    this.#tail = run.then(
+      ([result, fields]) => query.settle(null, result, fields),
+      (error: Error) => query.settle(error),
+    ).finally(() => this.#busy--);
+    return query;
+  }
+
+  async #handle(statement: Statement): Promise<Outcome> {
+    const { analysis } = statement;
+    switch (analysis.class) {
+      case 'read':
+        return this.#sendPrimary(statement);
+      case 'transaction':
+        return this.#transactionControl(statement);
+      case 'session': {
+        const outcome = await this.#sendPrimary(statement);
+        if (analysis.session?.kind === 'use') this.#database = analysis.session.schema;
+        this.#sessionSide().session(statement.text, statement.values);
+        return outcome;
+      }
+      case 'ddl':
+        return this.#ddl(statement);
+      default:
+        return this.#inTransaction ? this.#writeInTransaction(statement) : this.#autocommitWrite(statement);
+    }
+  }
+
+  #sendPrimary(statement: Statement): Promise<Outcome> {
+    return send(this.#primary, statement.method, statement.sqlArg, statement.valuesArg);
+  }
+
+  #sessionSide(): SecondarySession {
+    this.#session ??= new SecondarySession(this.#context);
+    return this.#session;
+  }
+
+  #autocommitWrite(statement: Statement): Promise<Outcome> {
+    const session = this.#session;
+    const replay = (work: SecondaryWork): Promise<ReplayFailure | null> => (session !== null ? session.replayNow(work) : replayOnPool(this.#context, work));
+    return autocommitWrite(this.#engine, statement, this.#pin.mode, { connection: this.#primary, database: this.#database, replay });
+  }
+
+  async #writeInTransaction(statement: Statement): Promise<Outcome> {
+    const engine = this.#engine;
+    if (statement.analysis.class === 'other' && statement.analysis.unsafe.length === 0) return this.#sendPrimary(statement);
+    const planned = await engine.plan(statement, this.#primarySide, this.#database);
+    refuseByPolicy(engine, statement, planned);
+    let step;
+    try {
+      step = await runPrimaryStep(engine, statement, planned, this.#primary);
+    } catch (error) {
+      if ((error as { errno?: unknown }).errno === ER_LOCK_DEADLOCK) await this.#transactionGone();
+      throw error;
+    }
+    const session = this.#sessionSide();
+    if (step.work !== null) session.replay(step.work);
+    else session.note(failureOf(this.#context, { table: planned.tableRef, keys: null, sql: statement.text }, 'recorded', null));
+    engine.stats.acknowledgedWrites[this.#primarySide] += 1;
+    return step.outcome;
+  }
+
+  async #transactionControl(statement: Statement): Promise<Outcome> {
+    const control = statement.analysis.transaction;
+    switch (control?.kind) {
+      case 'begin': {
+        if (this.#inTransaction) await this.#commit(null); // BEGIN commits an open transaction implicitly
+        const outcome = await this.#sendPrimary(statement);
+        this.#inTransaction = true;
+        this.#sessionSide().begin(statement.text);
+        return outcome;
+      }
+      case 'commit':
+        return this.#commit(statement, control.chain);
+      case 'rollback': {
+        const outcome = await this.#sendPrimary(statement);
+        await this.#transactionGone(control.chain);
+        return outcome;
+      }
+      case 'savepoint':
+      case 'rollback_to_savepoint':
+      case 'release_savepoint': {
+        const outcome = await this.#sendPrimary(statement);
+        if (this.#session?.inTransaction === true) this.#session.savepoint(statement.text);
+        return outcome;
+      }
+      case 'set_autocommit': {
+        if (control.value === true && this.#inTransaction) await this.#commit(null); // SET autocommit = 1 commits
+        const outcome = await this.#sendPrimary(statement);
+        if (control.value !== null) this.#autocommit = control.value;
+        if (control.value === false && !this.#inTransaction) {
+          this.#inTransaction = true;
+          this.#sessionSide().begin(statement.text);
+        } else {
+          this.#sessionSide().session(statement.text);
+        }
+        return outcome;
+      }
+      default: {
+        const outcome = await this.#sendPrimary(statement);
+        this.#sessionSide().session(statement.text, statement.values);
+        return outcome;
+      }
+    }
+  }
+
+  /**
+   * COMMIT: waits for the secondary side's queue; records its failures inside the primary transaction; commits the
+   * primary side (the caller's statement, or a plain COMMIT for an implicit one); then commits the secondary side.
+   */
+  async #commit(statement: Statement | null, chain = false): Promise<Outcome> {
+    const session = this.#session;
+    const primaryCommit = (): Promise<Outcome> => (statement ? this.#sendPrimary(statement) : send(this.#primary, 'query', 'COMMIT'));
+    if (!this.#inTransaction || session === null) {
+      const outcome = await primaryCommit();
+      this.#inTransaction = chain || !this.#autocommit;
+      return outcome;
+    }
+    const failures = await session.failuresBeforeCommit();
+    const missed = failures.filter((f) => f.kind !== 'recorded');
+    if (missed.length > 0 && this.#engine.options.strict) {
+      throw new ReplayFailedError(this.#context.secondary, `${missed.length} write(s) of this transaction`, { cause: missed[0]?.error ?? missed[0]?.kind });
+    }
+    await this.#engine.recordFailures(this.#primarySide, failures, this.#primary);
+    let outcome: Outcome;
+    try {
+      outcome = await primaryCommit();
+    } catch (error) {
+      await this.#transactionGone();
+      throw error;
+    }
+    const late = await session.commit('COMMIT');
+    await this.#engine.recordFailures(this.#primarySide, late, null);
+    this.#inTransaction = false;
+    if (chain || !this.#autocommit) {
+      this.#inTransaction = true;
+      session.begin('START TRANSACTION');
+    }
+    return outcome;
+  }
+
+  /** The primary side's transaction ended without a commit (ROLLBACK, deadlock, failed COMMIT): roll the secondary side back too. */
+  async #transactionGone(chain = false): Promise<void> {
+    const session = this.#session;
+    this.#inTransaction = false;
+    if (session === null) return;
+    await session.rollback();
+    if (chain || !this.#autocommit) {
+      this.#inTransaction = true;
+      session.begin('START TRANSACTION');
+    }
+  }
+
+  async #ddl(statement: Statement): Promise<Outcome> {
+    const ddl = statement.analysis.ddl;
+    if (ddl?.temporary === true) {
+      const outcome = await this.#sendPrimary(statement);
+      this.#sessionSide().session(statement.text, statement.values);
+      return outcome;
+    }
+    if (this.#engine.options.ddl === 'refuse') {
+      this.#engine.stats.refusedWrites += 1;
+      throw new DdlRefusedError(statement.text, ddl?.kind ?? statement.analysis.verb);
+    }
+    if (this.#inTransaction) await this.#commit(null); // DDL commits an open transaction implicitly
+    const outcome = await this.#sendPrimary(statement);
+    forgetTables(this.#engine, statement, this.#database);
+    const session = this.#sessionSide();
+    session.session(statement.text, statement.values);
+    return outcome;
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * `DualPool`: the mysql2-callback-shaped dual-write pool. Reads and single-side modes go straight to mysql2 (its
+ * own Query objects come back); writes in the dual-write modes run through the engine.
+ *
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+import type { Pool, PoolConnection, QueryOptions } from 'mysql2';
+import { DualWriteError } from '../errors.js';
+import type { FlagState } from '../mode/flag-provider.js';
+import { parseMode, primarySide, writesBothSides, type Mode } from '../mode/modes.js';
+import type { ModePin, WriteTicket } from '../mode/switch-gate.js';
+import type { CircuitState } from '../replay/circuit-breaker.js';
+import type { ReplayFailure } from '../replay/failure.js';
+import { autocommitWrite } from './autocommit-write.js';
+import { DualConnection } from './dual-connection.js';
+import { DualQuery } from './dual-query.js';
+import { DualEngine, type DualPoolStats, type ModeChange } from './engine.js';
+import { forwardEvents } from './forward-events.js';
+import type { DualPoolOptions } from './options.js';
+import { promisePool, type DualPromisePool } from './promise-pool.js';
+import { acquire, send, type Method, type ResultCallback } from './side-io.js';
+
+/** The events a {@link DualPool} emits besides mysql2's pool events (`connection`, `acquire`, `release`, `enqueue`, from both sides). */
+export interface DualPoolEvents {
+  /** A write the secondary side does not have; `recorded` tells whether it reached the repair log. */
+  replayFailure: [failure: ReplayFailure, recorded: boolean];
+  /** The repair log could not be written: these failures are known only through this event. */
+  repairLogError: [error: Error, failures: readonly ReplayFailure[]];
+  /** The circuit breaker of a secondary side changed state. */
+  circuit: [side: 'source' | 'target', state: CircuitState];
+  /** A mode switch took effect in this process. */
+  modeChange: [change: ModeChange];
+}
+
+/**
+ * A mysql2-compatible callback pool over a source and a target database. Create it with `createPool()` from
+ * `dualwrite`; `promise()` gives the mysql2/promise-shaped view of the same engine.
+ */
+export class DualPool extends EventEmitter {
+  /** @internal The engine shared with connections and the promise view. */
+  readonly engine: DualEngine;
+  #closed = false;
+
+  /** @param options - see {@link DualPoolOptions} */
+  constructor(options: DualPoolOptions) {
+    super();
+    this.engine = new DualEngine(options, {
+      replayFailure: (failure, recorded) => this.emit('replayFailure', failure, recorded),
+      repairLogError: (error, failures) => {
+        // An unhandled 'error'-like event must not crash the application: only emit when someone listens.
+        if (this.listenerCount('repairLogError') > 0) this.emit('repairLogError', error, failures);
+      },
+      circuit: (side, state) => this.emit('circuit', side, state),
+      modeChange: (change) => this.emit('modeChange', change),
+    });
+    const { source, target } = this.engine.sides;
+    forwardEvents(this, [source.pool as unknown as EventEmitter, target.pool as unknown as EventEmitter], ['connection', 'acquire', 'release', 'enqueue']);
+  }
+
+  /** The mode in force for new writes. */
+  get mode(): Mode {
+    return this.engine.gate.currentMode;
+  }
+
+  /** The flag provider's state in force (mode, version, who set it). */
+  get flagState(): FlagState {
+    return this.engine.gate.appliedState;
+  }
+
+  /**
+   * The configuration of the source side's mysql2 pool (mysql2's `pool.config`), for code that reads it
+   * (mysql2's promise wrapper reads `config.connectionConfig`).
+   */
+  get config(): Pool['config'] {
+    return this.engine.sides.source.pool.config;
+  }
+
+  /** mysql2's flag for a closed pool. */
+  get _closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Counters since the pool was created (a fresh copy). */
+  stats(): DualPoolStats {
+    return structuredClone(this.engine.stats);
+  }
+
+  /**
+   * Switches the mode at run time and resolves once the switch is in force in this process (writes of the old
+   * mode have finished; new writes run in the new mode). Only for a pool using its built-in in-memory provider;
+   * with your own `flags` provider, change the mode there.
+   *
+   * @throws {@link InvalidModeError} for an unknown mode; {@link DualWriteError} `ER_DUALWRITE_EXTERNAL_FLAGS` with a custom provider
+   */
+  async setMode(mode: Mode, options: { source?: string } = {}): Promise<FlagState> {
+    const next = parseMode(mode, 'setMode()');
+    const flags = this.engine.ownFlags;
+    if (flags === null) {
+      throw new DualWriteError(
+        'ER_DUALWRITE_EXTERNAL_FLAGS',
+        `setMode('${next}') cannot change the mode: this pool takes its mode from the flags provider it was created with. ` +
+          'Change the mode through that provider (every process using it follows), or create the pool without `flags` to use setMode().',
+      );
+    }
+    const state = flags.set(next, { source: options.source ?? 'setMode()' });
+    return this.engine.gate.whenApplied(state.version);
+  }
+
+  /** mysql2's `pool.query(sql | options, values?, callback?)`. Returns mysql2's Query for reads, a {@link DualQuery} for dual writes. */
+  query(sql: string | QueryOptions, values?: unknown, callback?: ResultCallback): EventEmitter {
+    return this.#dispatch('query', sql, values, callback);
+  }
+
+  /** mysql2's `pool.execute(sql | options, values?, callback?)`. */
+  execute(sql: string | QueryOptions, values?: unknown, callback?: ResultCallback): EventEmitter | undefined {
+    return this.#dispatch('execute', sql, values, callback);
+  }
+
+  /**
+   * mysql2's `pool.getConnection(callback)`: a {@link DualConnection} that keeps the mode in force now until it is
+   * released, even if the mode changes meanwhile.
+   */
+  getConnection(callback: (error: Error | null, connection?: DualConnection) => void): void {
+    void this.#checkOut().then(
+      (connection) => callback(null, connection),
+      (error: Error) => callback(error),
+    );
+  }
+
+  /** The mysql2/promise-shaped view of this pool (same engine, same mode), like mysql2's `pool.promise()`. */
+  promise(): DualPromisePool {
+    return promisePool(this);
+  }
+
+  /** mysql2's `pool.releaseConnection(connection)`. */
+  releaseConnection(connection: DualConnection): void {
+    connection.release();
+  }
+
+  /** Ends both sides' mysql2 pools (also pools the application passed in) and refuses further use. */
+  end(callback?: (error?: Error | null) => void): void {
+    if (this.#closed) {
+      if (callback) process.nextTick(callback, null);
+      return;
+    }
+    this.#closed = true;
+    this.engine.gate.close();
+    const { source, target } = this.engine.sides;
+    let pending = 2;
+    let failed: Error | null = null;
+    const done = (error?: Error | null): void => {
+      failed ??= error ?? null;
+      if (--pending === 0 && callback) callback(failed);
+    };
+    source.pool.end(done);
+    target.pool.end(done);
+  }
+
+  /** Escapes a value as the source side's pool does (mysql2's `pool.escape`). */
+  escape(value: unknown): string {
+    return this.engine.sides.source.pool.escape(value);
+  }
+
+  /** mysql2's `pool.escapeId`. */
+  escapeId(value: string | string[]): string {
+    return this.engine.sides.source.pool.escapeId(value as string);
+  }
+
+  /** mysql2's `pool.format`. */
+  format(sql: string, values?: unknown): string {
+    return this.engine.sides.source.pool.format(sql, values as never);
+  }
+
+  async #checkOut(): Promise<DualConnection> {
+    const pin: ModePin = await this.engine.gate.pin();
+    let primary: PoolConnection;
+    try {
+      primary = await acquire(this.engine.sides[primarySide(pin.mode)].pool);
+    } catch (error) {
+      pin.release();
+      throw error;
+    }
+    return new DualConnection(this.engine, pin, primary);
+  }
+
+  #dispatch(method: Method, sql: string | QueryOptions, values: unknown, callback: unknown): EventEmitter {
+    const engine = this.engine;
+    const { statement, args } = engine.statement(method, sql, values, callback, primarySide(engine.gate.currentMode));
+    const forward = (mode: Mode, done?: () => void): EventEmitter => {
+      const pool = engine.sides[primarySide(mode)].pool as unknown as Record<Method, (...a: unknown[]) => EventEmitter | undefined>;
+      const cb = args.callback;
+      const wrapped: ResultCallback | undefined = done === undefined ? cb : (error, result, fields) => {
+        done();
+        cb?.(error, result, fields);
+      };
+      const handle = args.valuesArg === undefined ? pool[method](args.sqlArg, wrapped) : pool[method](args.sqlArg, args.valuesArg, wrapped);
+      if (done !== undefined && cb === undefined) handle?.once('end', done);
+      return handle as EventEmitter;
+    };
+    const cls = statement.analysis.class;
+    if (cls === 'read' || cls === 'transaction' || cls === 'session') return forward(engine.gate.currentMode);
+    const entered = engine.gate.enter();
+    if (!(entered instanceof Promise) && !writesBothSides(entered.mode)) {
+      return forward(entered.mode, once(() => entered.leave()));
+    }
+    const query = new DualQuery(statement.text, statement.values, args.callback);
+    void Promise.resolve(entered).then(
+      async (ticket: WriteTicket) => {
+        try {
+          if (!writesBothSides(ticket.mode)) {
+            const pool = engine.sides[primarySide(ticket.mode)].pool;
+            const [result, fields] = await send(pool, method, statement.sqlArg, statement.valuesArg);
+            query.settle(null, result, fields);
+          } else {
+            const [result, fields] = await autocommitWrite(engine, statement, ticket.mode);
+            query.settle(null, result, fields);
+          }
+        } catch (error) {
+          query.settle(error as Error);
+        } finally {
+          ticket.leave();
+        }
+      },
+      (error: Error) => query.settle(error),
+    );
+    return query;
+  }
+}
+
+function once(fn: () => void): () => void {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    fn();
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * The one engine behind a dual-write pool, its checked-out connections and its promise view: the two sides,
+ * the mode gate, the statement analyzer, table metadata, the circuit breakers and the failure sink.
+ *
+ * @module
+ */
+import type { PoolConnection } from 'mysql2';
+import { DualWriteError } from '../errors.js';
+import type { FlagProvider, FlagState } from '../mode/flag-provider.js';
+import { InMemoryFlagProvider } from '../mode/in-memory-flag-provider.js';
+import type { Mode, Side } from '../mode/modes.js';
+import { ModeGate, type SwitchInfo } from '../mode/switch-gate.js';
+import { CircuitBreaker, type CircuitState } from '../replay/circuit-breaker.js';
+import type { ReplayFailure } from '../replay/failure.js';
+import { planReplay, type ReplayPlan } from '../replay/plan.js';
+import { repairLogDdl, repairLogInsert } from '../replay/repair-log.js';
+import { SchemaCache } from '../schema/cache.js';
+import type { ServerSettings, TableMetadata } from '../schema/types.js';
+import { StatementAnalyzer } from '../sql/cache.js';
+import type { TableRef } from '../sql/types.js';
+import { resolveOptions, type DualPoolOptions, type ResolvedOptions } from './options.js';
+import { send, type Method } from './side-io.js';
+import { openSide, type SidePool } from './sides.js';
+import { callArguments, needsClientFormatting, textAndValues, type CallArguments, type Statement } from './statement.js';
+
+/** Counters a pool keeps since it was created. */
+export interface DualPoolStats {
+  /** Writes acknowledged to callers, by the side that answered them. */
+  readonly acknowledgedWrites: Record<Side, number>;
+  /** Replays applied on the secondary side, by that side. */
+  readonly replayedWrites: Record<Side, number>;
+  /** Replays that went by row image (included in `replayedWrites`). */
+  readonly rowImageReplays: number;
+  /** Writes the secondary side did not get, by that side (every one is in the repair log unless counted in `unrecordedFailures`). */
+  readonly replayFailures: Record<Side, number>;
+  /** Failures that could not be written to the repair log (also emitted as `repairLogError`): each is a lost replay to investigate. */
+  readonly unrecordedFailures: number;
+  /** Writes refused before they ran (unsafe statements, DDL). */
+  readonly refusedWrites: number;
+}
+
+/** Things the engine tells its pool to emit. */
+export interface EngineEvents {
+  /** A write the secondary side does not have. */
+  replayFailure(failure: ReplayFailure, recorded: boolean): void;
+  /** The repair log could not be written. */
+  repairLogError(error: Error, failures: readonly ReplayFailure[]): void;
+  /** A secondary side's circuit breaker changed state. */
+  circuit(side: Side, state: CircuitState): void;
+  /** A mode switch took effect. */
+  modeChange(change: ModeChange): void;
+}
+
+/** A mode switch that took effect, as the pool's `modeChange` event reports it. */
+export interface ModeChange {
+  /** The mode before. */
+  readonly from: Mode;
+  /** The mode now in force. */
+  readonly to: Mode;
+  /** The provider's state now in force. */
+  readonly state: FlagState;
+  /** How long the switch waited for in-flight writes, and the pins still open under other modes. */
+  readonly info: SwitchInfo;
+}
+
+/** A planned write: the replay plan and the metadata of the table it writes. */
+export interface PlannedWrite {
+  readonly plan: ReplayPlan;
+  readonly table: TableMetadata | null;
+  /** The table as written in the statement, with the schema filled in. */
+  readonly tableRef: { readonly schema: string | null; readonly name: string } | null;
+}
+
+/** The shared engine. One per `createPool()`; the callback pool, its connections and its promise view use it. */
+export class DualEngine {
+  readonly options: ResolvedOptions;
+  readonly sides: Readonly<Record<Side, SidePool>>;
+  readonly flags: FlagProvider;
+  /** The in-memory provider `setMode()` drives, or `null` when the application passed its own `flags`. */
+  readonly ownFlags: InMemoryFlagProvider | null;
+  readonly gate: ModeGate;
+  readonly analyzer = new StatementAnalyzer();
+  readonly schema: Readonly<Record<Side, SchemaCache>>;
+  readonly breakers: Readonly<Record<Side, CircuitBreaker | null>>;
+  readonly stats: {
+    acknowledgedWrites: Record<Side, number>;
+    replayedWrites: Record<Side, number>;
+    rowImageReplays: number;
+    replayFailures: Record<Side, number>;
+    unrecordedFailures: number;
+    refusedWrites: number;
+  } = {
+    acknowledgedWrites: { source: 0, target: 0 },
+    replayedWrites: { source: 0, target: 0 },
+    rowImageReplays: 0,
+    replayFailures: { source: 0, target: 0 },
+    unrecordedFailures: 0,
+    refusedWrites: 0,
+  };
+  readonly #events: EngineEvents;
+  readonly #repairLogReady = new Map<Side, Promise<void>>();
+
+  constructor(options: DualPoolOptions, events: EngineEvents) {
+    this.options = resolveOptions(options);
+    this.#events = events;
+    this.sides = { source: openSide('source', options.source), target: openSide('target', options.target) };
+    this.ownFlags = options.flags ? null : new InMemoryFlagProvider(options.mode ?? 'source_only', { source: 'createPool' });
+    this.flags = options.flags ?? (this.ownFlags as InMemoryFlagProvider);
+    this.gate = new ModeGate(this.flags, {
+      drainTimeoutMs: this.options.drainTimeoutMs,
+      onSwitch: (from, to, state, info) => events.modeChange({ from, to, state, info }),
+    });
+    const ttl = this.options.schemaTtlMs;
+    this.schema = {
+      source: new SchemaCache({ query: (sql, values) => send(this.sides.source.pool, 'query', sql, values) }, { ttl }),
+      target: new SchemaCache({ query: (sql, values) => send(this.sides.target.pool, 'query', sql, values) }, { ttl }),
+    };
+    const breaker = this.options.circuitBreaker;
+    const make = (): CircuitBreaker | null => (breaker === false ? null : new CircuitBreaker({ ...breaker, now: this.options.now }));
+    this.breakers = { source: make(), target: make() };
+  }
+
+  /** Sorts out a call's arguments and analyzes its statement (cached by text). */
+  statement(method: Method, sql: unknown, values: unknown, callback: unknown, formatWith: Side): { statement: Statement; args: CallArguments } {
+    const args = callArguments(sql, values, callback);
+    const { text, values: bound } = textAndValues(args);
+    if (method === 'query' && needsClientFormatting(bound)) {
+      // What mysql2 sends is the text with the values written in: analyze and replay exactly that.
+      const formatted = this.sides[formatWith].pool.format(text, bound as never);
+      return { statement: { method, sqlArg: args.sqlArg, valuesArg: args.valuesArg, text: formatted, values: undefined, analysis: this.analyzer.analyze(formatted) }, args };
+    }
+    const list = Array.isArray(bound) ? (bound as unknown[]) : undefined;
+    return { statement: { method, sqlArg: args.sqlArg, valuesArg: args.valuesArg, text, values: list, analysis: this.analyzer.analyze(text) }, args };
+  }
+
+  /**
+   * Plans the replay of a write on the secondary side, loading the written table's metadata from the primary side
+   * when it is not cached yet.
+   *
+   * @param database - the default database of the primary side's session (unqualified names resolve to it)
+   */
+  async plan(statement: Statement, primary: Side, database: string | null): Promise<PlannedWrite> {
+    const cache = this.schema[primary];
+    const settings = await cache.settings();
+    const written = statement.analysis.tablesWritten;
+    const single = written.length === 1 ? written[0] : undefined;
+    const tableRef = single === undefined ? null : { schema: single.schema ?? database, name: single.name };
+    const table = tableRef?.schema ? await this.#metadata(cache, tableRef.schema, tableRef.name) : null;
+    return { plan: planReplay({ sql: statement.text, analysis: statement.analysis, values: statement.values, table, settings }), table, tableRef };
+  }
+
+  /** The primary side's server settings (cached after the first call). */
+  settings(side: Side): Promise<ServerSettings> {
+    return this.schema[side].settings();
+  }
+
+  /** Resolves a table reference of a statement against a session's default database. */
+  qualify(ref: TableRef, database: string | null): { schema: string | null; name: string } {
+    return { schema: ref.schema ?? database, name: ref.name };
+  }
+
+  async #metadata(cache: SchemaCache, schema: string, table: string): Promise<TableMetadata | null> {
+    const cached = cache.peek(schema, table);
+    if (cached !== undefined) return cached;
+    try {
+      return await cache.get(schema, table);
+    } catch {
+      // The statement will fail on the primary side with the server's own error, or, if it succeeds, be recorded
+      // for repair (a write without metadata cannot be replayed exactly).
+      return null;
+    }
+  }
+
+  /**
+   * Counts and emits failures, and writes them to the repair log of the primary side: through `connection` when
+   * given (inside its open transaction, so the write and its repair-log row commit together), else through the
+   * primary side's pool. Never throws: a repair log that cannot be written is emitted as `repairLogError` and counted.
+   */
+  async recordFailures(primary: Side, failures: readonly ReplayFailure[], connection: PoolConnection | null): Promise<void> {
+    if (failures.length === 0) return;
+    let recorded = true;
+    try {
+      await this.#ensureRepairLog(primary);
+      const { sql, values } = repairLogInsert(this.options.repairLogTable, failures);
+      await send(connection ?? this.sides[primary].pool, 'query', sql, values);
+    } catch (error) {
+      recorded = false;
+      this.stats.unrecordedFailures += failures.length;
+      this.#events.repairLogError(asError(error), failures);
+    }
+    for (const failure of failures) {
+      this.stats.replayFailures[failure.secondarySide as Side] += 1;
+      this.#events.replayFailure(failure, recorded);
+    }
+  }
+
+  /** Reports a breaker's verdict on a replay attempt and emits state changes. */
+  replayOutcome(side: Side, ok: boolean): void {
+    const breaker = this.breakers[side];
+    if (breaker === null) return;
+    const before = breaker.state;
+    if (ok) breaker.success();
+    else breaker.failure();
+    if (breaker.state !== before) this.#events.circuit(side, breaker.state);
+  }
+
+  #ensureRepairLog(side: Side): Promise<void> {
+    let ready = this.#repairLogReady.get(side);
+    if (ready === undefined) {
+      // Created through the pool on its own connection: DDL would commit the caller's open transaction.
+      ready = send(this.sides[side].pool, 'query', repairLogDdl(this.options.repairLogTable)).then(() => undefined);
+      ready.catch(() => this.#repairLogReady.delete(side));
+      this.#repairLogReady.set(side, ready);
+    }
+    return ready;
+  }
+}
+
+/** Anything thrown, as an Error. */
+export function asError(error: unknown): Error {
+  return error instanceof Error ? error : new DualWriteError('ER_DUALWRITE_UNKNOWN', String(error));
+}

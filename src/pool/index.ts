@@ -1,0 +1,19 @@
+/**
+ * The dual-write pool: mysql2-shaped callback pool and connections, and the mysql2/promise-shaped view.
+ *
+ * @module
+ */
+export { DualPool, type DualPoolEvents } from './dual-pool.js';
+export { DualConnection } from './dual-connection.js';
+export { DualQuery } from './dual-query.js';
+export type { DualPoolStats, ModeChange } from './engine.js';
+export {
+  DEFAULT_POOL_OPTIONS,
+  type CircuitBreakerOptions,
+  type DdlPolicy,
+  type DualPoolOptions,
+  type SideOption,
+  type UnreplayableStatementPolicy,
+  type UnsafeStatementPolicy,
+} from './options.js';
+export { type DualPoolControls, type DualPromisePool } from './promise-pool.js';

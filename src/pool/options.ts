@@ -1,0 +1,221 @@
+/**
+ * Options of the dual-write pool, their defaults, and their validation.
+ *
+ * @module
+ */
+import type { Pool, PoolOptions } from 'mysql2';
+import { InvalidOptionError } from '../errors.js';
+import type { FlagProvider } from '../mode/flag-provider.js';
+import { isMode, type Mode } from '../mode/modes.js';
+
+/**
+ * One side of the migration: mysql2 pool options (or a connection URI), in which case the dual-write pool
+ * creates the mysql2 pool and owns it; or a mysql2 pool the application already has, callback-style
+ * (`mysql2.createPool`) or promise-style (`mysql2/promise` `createPool`, whose `.pool` is used).
+ */
+export type SideOption = PoolOptions | string | Pool | { readonly pool: Pool };
+
+/**
+ * What the pool does with a write whose effect a plain statement replay would not reproduce exactly, but
+ * whose affected rows it can find: INSERT IGNORE, ON DUPLICATE KEY UPDATE on a table with several unique keys,
+ * REPLACE, INSERT … SELECT, UPDATE/DELETE … LIMIT without ORDER BY, UUID()/RAND() that cannot be pinned, subqueries.
+ * - `row_image` (default): lock the rows on the primary side, run the statement, and copy the resulting rows
+ *   (and deletions) to the secondary side by primary key. The two sides stay identical.
+ * - `reject`: refuse the statement with an `UnsafeStatementError` before it runs anywhere.
+ * - `record`: run it on the primary side only and write it to the repair log for the repair tool.
+ */
+export type UnsafeStatementPolicy = 'row_image' | 'reject' | 'record';
+
+/**
+ * What the pool does with a write it cannot replay exactly at all (a stored procedure CALL, LOAD DATA, a stored
+ * function in a write, a multi-statement text, a statement the analyzer does not understand, a table without a
+ * primary key that needs a row image).
+ * - `reject` (default): refuse it with an `UnsafeStatementError`; nothing runs.
+ * - `record`: run it on the primary side only and write it to the repair log (table-level when the rows are unknown).
+ */
+export type UnreplayableStatementPolicy = 'reject' | 'record';
+
+/**
+ * What the pool does with DDL (CREATE/ALTER/DROP/RENAME/TRUNCATE of permanent objects) in a dual-write mode.
+ * - `refuse` (default): a `DdlRefusedError`; nothing runs.
+ * - `both`: run it on the primary side, then on the secondary side (a failure there goes to the repair log).
+ * Temporary tables always go to both sides of a checked-out connection: they are session state.
+ */
+export type DdlPolicy = 'refuse' | 'both';
+
+/** Circuit breaker settings for the secondary side. */
+export interface CircuitBreakerOptions {
+  /**
+   * Consecutive replay failures after which the pool stops waiting on the secondary side.
+   * @defaultValue 5
+   */
+  readonly failureThreshold?: number;
+  /**
+   * How long the circuit stays open before one write probes the secondary side again, in milliseconds;
+   * doubled after each failed probe up to {@link CircuitBreakerOptions.maxOpenMs}.
+   * @defaultValue 1000
+   */
+  readonly openMs?: number;
+  /**
+   * Upper bound of the open period, in milliseconds.
+   * @defaultValue 30000
+   */
+  readonly maxOpenMs?: number;
+}
+
+/** Options of `createPool` (both the callback and the promise flavour). */
+export interface DualPoolOptions {
+  /** The database being migrated away from. */
+  readonly source: SideOption;
+  /** The database being migrated to. */
+  readonly target: SideOption;
+  /**
+   * The mode to start in, when no `flags` provider is given (with one, the provider's current mode is used).
+   * @defaultValue `'source_only'`
+   */
+  readonly mode?: Mode;
+  /**
+   * Where the mode comes from at run time. Without one the pool creates an in-memory provider, which
+   * `setMode()` changes.
+   */
+  readonly flags?: FlagProvider;
+  /**
+   * How long a write waits for its replay on the secondary side before the replay counts as failed (and goes to
+   * the repair log), in milliseconds. Bounds how long a slow secondary holds the primary side's row locks.
+   * @defaultValue 2000
+   */
+  readonly replayTimeoutMs?: number;
+  /** See {@link UnsafeStatementPolicy}. @defaultValue `'row_image'` */
+  readonly unsafeStatements?: UnsafeStatementPolicy;
+  /** See {@link UnreplayableStatementPolicy}. @defaultValue `'reject'` */
+  readonly unreplayableStatements?: UnreplayableStatementPolicy;
+  /** See {@link DdlPolicy}. @defaultValue `'refuse'` */
+  readonly ddl?: DdlPolicy;
+  /**
+   * Most rows a row-image replay locks and copies for one statement; a statement that would touch more is handled
+   * as unreplayable (see `unreplayableStatements`) instead of locking a large part of a table.
+   * @defaultValue 10000
+   */
+  readonly maxRowImageRows?: number;
+  /**
+   * Fail the caller when the secondary side fails (`ReplayFailedError`), instead of recording the failure in the
+   * repair log and answering with the primary side's result.
+   * @defaultValue false
+   */
+  readonly strict?: boolean;
+  /**
+   * The repair-log table, created on first use in the primary side's default database (or `db.table`).
+   * @defaultValue `'dualwrite_repair_log'`
+   */
+  readonly repairLogTable?: string;
+  /** Circuit breaker for the secondary side, or `false` to always try the replay. */
+  readonly circuitBreaker?: CircuitBreakerOptions | false;
+  /**
+   * How long table metadata (columns, keys, auto-increment column) is cached, in milliseconds.
+   * @defaultValue 300000
+   */
+  readonly schemaTtlMs?: number;
+  /**
+   * How long a mode switch waits for writes in flight under the old mode before it is reported as slow, in milliseconds.
+   * @defaultValue 5000
+   */
+  readonly drainTimeoutMs?: number;
+  /**
+   * Clock for pinning NOW()/CURRENT_TIMESTAMP to the same value on both sides, in milliseconds since the epoch.
+   * @defaultValue `Date.now`
+   */
+  readonly now?: () => number;
+}
+
+/** {@link DualPoolOptions} with every default filled in. */
+export interface ResolvedOptions {
+  readonly replayTimeoutMs: number;
+  readonly unsafeStatements: UnsafeStatementPolicy;
+  readonly unreplayableStatements: UnreplayableStatementPolicy;
+  readonly ddl: DdlPolicy;
+  readonly maxRowImageRows: number;
+  readonly strict: boolean;
+  readonly repairLogTable: string;
+  readonly circuitBreaker: Required<CircuitBreakerOptions> | false;
+  readonly schemaTtlMs: number;
+  readonly drainTimeoutMs: number;
+  readonly now: () => number;
+}
+
+/** The option values dualwrite uses when none is given. */
+export const DEFAULT_POOL_OPTIONS: ResolvedOptions = Object.freeze({
+  replayTimeoutMs: 2000,
+  unsafeStatements: 'row_image',
+  unreplayableStatements: 'reject',
+  ddl: 'refuse',
+  maxRowImageRows: 10_000,
+  strict: false,
+  repairLogTable: 'dualwrite_repair_log',
+  circuitBreaker: Object.freeze({ failureThreshold: 5, openMs: 1000, maxOpenMs: 30_000 }),
+  schemaTtlMs: 300_000,
+  drainTimeoutMs: 5000,
+  now: Date.now,
+});
+
+/**
+ * Checks every option and fills in defaults.
+ *
+ * @throws {@link InvalidOptionError} naming the first bad option, its value, and what is accepted
+ */
+export function resolveOptions(options: DualPoolOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('createPool options', options, 'an object with at least `source` and `target`');
+  }
+  for (const side of ['source', 'target'] as const) {
+    const value: unknown = options[side];
+    if (value === undefined || value === null || (typeof value !== 'object' && typeof value !== 'string')) {
+      throw new InvalidOptionError(`createPool ${side}`, value, 'mysql2 pool options, a connection URI, or an existing mysql2 pool');
+    }
+  }
+  if (options.mode !== undefined && !isMode(options.mode)) {
+    throw new InvalidOptionError('createPool mode', options.mode, "one of 'source_only', 'source_first', 'target_first', 'target_only'");
+  }
+  const d = DEFAULT_POOL_OPTIONS;
+  const breaker = options.circuitBreaker;
+  return {
+    replayTimeoutMs: positive('replayTimeoutMs', options.replayTimeoutMs, d.replayTimeoutMs),
+    unsafeStatements: oneOf('unsafeStatements', options.unsafeStatements, ['row_image', 'reject', 'record'], d.unsafeStatements),
+    unreplayableStatements: oneOf('unreplayableStatements', options.unreplayableStatements, ['reject', 'record'], d.unreplayableStatements),
+    ddl: oneOf('ddl', options.ddl, ['refuse', 'both'], d.ddl),
+    maxRowImageRows: positive('maxRowImageRows', options.maxRowImageRows, d.maxRowImageRows),
+    strict: options.strict ?? d.strict,
+    repairLogTable: tableName(options.repairLogTable ?? d.repairLogTable),
+    circuitBreaker:
+      breaker === false
+        ? false
+        : {
+            failureThreshold: positive('circuitBreaker.failureThreshold', breaker?.failureThreshold, 5),
+            openMs: positive('circuitBreaker.openMs', breaker?.openMs, 1000),
+            maxOpenMs: positive('circuitBreaker.maxOpenMs', breaker?.maxOpenMs, 30_000),
+          },
+    schemaTtlMs: positive('schemaTtlMs', options.schemaTtlMs, d.schemaTtlMs),
+    drainTimeoutMs: positive('drainTimeoutMs', options.drainTimeoutMs, d.drainTimeoutMs),
+    now: options.now ?? d.now,
+  };
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidOptionError(`createPool ${name}`, value, 'a positive number');
+  }
+  return value;
+}
+
+function oneOf<T extends string>(name: string, value: T | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value)) throw new InvalidOptionError(`createPool ${name}`, value, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
+  return value;
+}
+
+function tableName(value: string): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_$]+(\.[A-Za-z0-9_$]+)?$/.test(value)) {
+    throw new InvalidOptionError('createPool repairLogTable', value, 'a table name of letters, digits, _ and $, optionally qualified as db.table');
+  }
+  return value;
+}

@@ -1,0 +1,181 @@
+/**
+ * The secondary side of a checked-out connection: one secondary connection, taken on first need, that mirrors
+ * the primary connection's session (SET, USE, temporary tables) and transactions (BEGIN, savepoints, COMMIT,
+ * ROLLBACK). Its statements run in order on a queue the caller does not wait for, so a transaction's statements
+ * cost the caller only the primary side's time; COMMIT waits for the queue before it commits.
+ *
+ * Inside a transaction, the first failure breaks the secondary transaction: it is rolled back, the writes it had
+ * applied and every later write of the transaction become failures, and COMMIT writes them all to the repair log
+ * inside the primary side's transaction.
+ *
+ * @module
+ */
+import type { PoolConnection } from 'mysql2';
+import type { ReplayFailure } from '../replay/failure.js';
+import { asError } from './engine.js';
+import { failureOf, guarded, type ReplayContext, type SecondaryWork } from './secondary.js';
+import { acquire, send } from './side-io.js';
+
+/** A write of the current transaction, kept until COMMIT so it can be recorded if the transaction breaks. */
+type Written = Pick<SecondaryWork, 'table' | 'keys' | 'sql'>;
+
+/** See the module description. */
+export class SecondarySession {
+  readonly #context: ReplayContext;
+  #connection: Promise<PoolConnection> | null = null;
+  #tail: Promise<void> = Promise.resolve();
+  #inTransaction = false;
+  #broken: Error | null = null;
+  #written: Written[] = [];
+  #failures: ReplayFailure[] = [];
+
+  /** @param context - the engine, the mode and the secondary side */
+  constructor(context: ReplayContext) {
+    this.#context = context;
+  }
+
+  /** True while the secondary side mirrors an open transaction. */
+  get inTransaction(): boolean {
+    return this.#inTransaction;
+  }
+
+  /** Queues a session statement (SET, USE, SET TRANSACTION, CREATE TEMPORARY TABLE …). A failure is recorded. */
+  session(sql: string, values?: unknown): void {
+    this.#enqueue({ kind: 'statement', table: null, keys: null, sql, atomic: false, run: async (c) => void (await send(c, 'query', sql, values)) });
+  }
+
+  /** Queues the start of a transaction (BEGIN, START TRANSACTION …, or SET autocommit = 0). */
+  begin(sql: string): void {
+    this.#inTransaction = true;
+    this.#broken = null;
+    this.#written = [];
+    this.#enqueue({ kind: 'statement', table: null, keys: null, sql, atomic: false, run: async (c) => void (await send(c, 'query', sql)) });
+  }
+
+  /** Queues a savepoint statement (SAVEPOINT, ROLLBACK TO, RELEASE SAVEPOINT). */
+  savepoint(sql: string): void {
+    this.#enqueue({ kind: 'statement', table: null, keys: null, sql, atomic: false, run: async (c) => void (await send(c, 'query', sql)) });
+  }
+
+  /** Queues a write's replay. Inside a broken transaction it is not run: it becomes a failure. */
+  replay(work: SecondaryWork): void {
+    this.#enqueue(work);
+  }
+
+  /** Keeps a failure decided without running anything (a write the policy records instead of replaying) until COMMIT. */
+  note(failure: ReplayFailure): void {
+    this.#tail = this.#tail.then(() => void this.#failures.push(failure));
+  }
+
+  /**
+   * Runs a write's replay outside any transaction and waits for it: the replay of an autocommit write, which must
+   * land before the primary side commits. Resolves to the failure or `null`.
+   */
+  async replayNow(work: SecondaryWork): Promise<ReplayFailure | null> {
+    await this.#tail;
+    let failure: ReplayFailure | null = null;
+    const done = this.#run(work).then((f) => void (failure = f));
+    this.#tail = done;
+    await done;
+    return failure;
+  }
+
+  /** Waits for every queued statement, then hands over the failures of the transaction so far (they are cleared). */
+  async failuresBeforeCommit(): Promise<ReplayFailure[]> {
+    await this.#tail;
+    const failures = this.#failures;
+    this.#failures = [];
+    return failures;
+  }
+
+  /**
+   * Commits the secondary transaction after the primary side committed (or rolls it back when it broke, its
+   * failures having been recorded already). Resolves to the failures the repair log still needs: when COMMIT
+   * fails there, every write of the transaction.
+   */
+  async commit(sql: string): Promise<ReplayFailure[]> {
+    await this.#tail;
+    const written = this.#written;
+    const broken = this.#broken;
+    this.#endTransaction();
+    if (broken !== null) {
+      await this.#quietly('ROLLBACK');
+      return [];
+    }
+    const failure = await guarded(this.#context, { kind: 'statement', table: null, keys: null, sql }, async () => {
+      const connection = await this.#connectionNow();
+      await send(connection, 'query', sql);
+    });
+    if (failure === null) return [];
+    return written.map((w) => failureOf(this.#context, w, 'transaction', failure.error));
+  }
+
+  /** Rolls the secondary transaction back (after the primary side's ROLLBACK, or because the primary side's transaction is gone). */
+  async rollback(sql = 'ROLLBACK'): Promise<void> {
+    await this.#tail;
+    this.#endTransaction();
+    this.#failures = [];
+    await this.#quietly(sql);
+  }
+
+  /** Waits for the queue, rolls back an open transaction, and gives the connection back to its pool. */
+  async close(destroy = false): Promise<void> {
+    await this.#tail;
+    if (this.#connection === null) return;
+    const connection = await this.#connection.catch(() => null);
+    this.#connection = null;
+    if (connection === null) return;
+    if (this.#inTransaction) await send(connection, 'query', 'ROLLBACK').catch(() => undefined);
+    this.#endTransaction();
+    if (destroy) connection.destroy();
+    else connection.release();
+  }
+
+  #endTransaction(): void {
+    this.#inTransaction = false;
+    this.#broken = null;
+    this.#written = [];
+  }
+
+  #enqueue(work: SecondaryWork): void {
+    this.#tail = this.#tail.then(async () => {
+      const failure = await this.#run(work);
+      if (failure !== null) this.#fail(failure);
+      else if (this.#inTransaction && work.table !== null) this.#written.push(work);
+    });
+  }
+
+  async #run(work: SecondaryWork): Promise<ReplayFailure | null> {
+    if (this.#inTransaction && this.#broken !== null) return failureOf(this.#context, work, 'transaction', this.#broken);
+    return guarded(this.#context, work, async () => work.run(await this.#connectionNow()));
+  }
+
+  #fail(failure: ReplayFailure): void {
+    if (!this.#inTransaction) {
+      this.#failures.push(failure);
+      return;
+    }
+    if (this.#broken === null) {
+      // The secondary transaction cannot be trusted any more: undo it, and count what it had applied as missing.
+      this.#broken = failure.error ?? asError(failure.kind);
+      for (const w of this.#written) this.#failures.push(failureOf(this.#context, w, 'transaction', this.#broken));
+      this.#written = [];
+      void this.#quietly('ROLLBACK');
+    }
+    this.#failures.push(failure);
+  }
+
+  #connectionNow(): Promise<PoolConnection> {
+    if (this.#connection === null) {
+      this.#connection = acquire(this.#context.engine.sides[this.#context.secondary].pool);
+      this.#connection.catch(() => (this.#connection = null));
+    }
+    return this.#connection;
+  }
+
+  async #quietly(sql: string): Promise<void> {
+    if (this.#connection === null) return;
+    const connection = await this.#connection.catch(() => null);
+    if (connection !== null) await send(connection, 'query', sql).catch(() => undefined);
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Running replay work on the secondary side: bounded by `replayTimeoutMs`, skipped while the circuit breaker is
+ * open, and turned into a {@link ReplayFailure} instead of an exception, since the secondary side never decides
+ * the caller's outcome (unless `strict`).
+ *
+ * @module
+ */
+import type { PoolConnection } from 'mysql2';
+import { ReplayTimeoutError } from '../errors.js';
+import type { Mode, Side } from '../mode/modes.js';
+import type { FailedTable, ReplayFailure, ReplayFailureKind } from '../replay/failure.js';
+import { asError, type DualEngine } from './engine.js';
+import { acquire, send, sendAndForget } from './side-io.js';
+
+/** What one write asks of the secondary side. */
+export interface SecondaryWork {
+  /** How the write is replayed, for the repair log when it fails. */
+  readonly kind: Extract<ReplayFailureKind, 'statement' | 'row_image' | 'ddl'>;
+  /** The table written, when known. */
+  readonly table: FailedTable | null;
+  /** Primary-key values of the rows written, when known. */
+  readonly keys: readonly Readonly<Record<string, unknown>>[] | null;
+  /** The caller's statement text. */
+  readonly sql: string;
+  /** True when the work sends several writes that must land together (a row image). */
+  readonly atomic: boolean;
+  /** Applies the write on a secondary connection; throws on failure. */
+  readonly run: (connection: PoolConnection) => Promise<void>;
+}
+
+/** Who the failure is about. */
+export interface ReplayContext {
+  readonly engine: DualEngine;
+  readonly mode: Mode;
+  readonly secondary: Side;
+}
+
+/** A {@link ReplayFailure} for `work`. */
+export function failureOf(context: ReplayContext, work: Pick<SecondaryWork, 'table' | 'keys' | 'sql'>, kind: ReplayFailureKind, error: Error | null): ReplayFailure {
+  return {
+    kind,
+    secondarySide: context.secondary,
+    mode: context.mode,
+    table: work.table,
+    keys: work.keys,
+    sql: work.sql,
+    error,
+    at: context.engine.options.now(),
+  };
+}
+
+/**
+ * Runs `work` on a connection of the secondary side's pool (an autocommit write's replay), inside a transaction
+ * when it sends several statements. Resolves to `null` on success or to the failure; never rejects.
+ * When the timeout passes first, the work still finishes in the background (its connection is released then)
+ * and the failure is reported at once.
+ */
+export function replayOnPool(context: ReplayContext, work: SecondaryWork): Promise<ReplayFailure | null> {
+  const { engine, secondary } = context;
+  return guarded(context, work, async () => {
+    const connection = await acquire(engine.sides[secondary].pool);
+    try {
+      if (work.atomic) await send(connection, 'query', 'START TRANSACTION');
+      await work.run(connection);
+      if (work.atomic) await send(connection, 'query', 'COMMIT');
+    } catch (error) {
+      if (work.atomic) sendAndForget(connection, 'ROLLBACK');
+      throw error;
+    } finally {
+      connection.release();
+    }
+  });
+}
+
+/**
+ * Runs `attempt` under the breaker and the timeout, turning its outcome into `null` or a failure.
+ * Shared by autocommit replays and by replays inside a checked-out connection's session.
+ */
+export async function guarded(context: ReplayContext, work: Pick<SecondaryWork, 'table' | 'keys' | 'sql' | 'kind'>, attempt: () => Promise<void>): Promise<ReplayFailure | null> {
+  const { engine, secondary } = context;
+  const breaker = engine.breakers[secondary];
+  if (breaker !== null && !breaker.allow()) return failureOf(context, work, 'circuit_open', null);
+  const timeoutMs = engine.options.replayTimeoutMs;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ReplayTimeoutError(secondary, timeoutMs)), timeoutMs);
+  });
+  const running = attempt();
+  running.catch(() => undefined); // a late failure after the timeout is already reported as the timeout
+  try {
+    await Promise.race([running, timeout]);
+    engine.replayOutcome(secondary, true);
+    return null;
+  } catch (error) {
+    engine.replayOutcome(secondary, false);
+    return failureOf(context, work, work.kind, asError(error));
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The two mysql2 callback pools behind a dual-write pool: created from options, or taken from the application.
+ *
+ * @module
+ */
+import mysql, { type Pool, type PoolOptions } from 'mysql2';
+import type { Side } from '../mode/modes.js';
+import type { SideOption } from './options.js';
+
+/** One side's mysql2 callback pool, and whether the dual-write pool created it. */
+export interface SidePool {
+  /** `source` or `target`. */
+  readonly side: Side;
+  /** The mysql2 callback pool. */
+  readonly pool: Pool;
+  /** The default database of the pool's connections (unqualified table names resolve to it), or `null`. */
+  readonly database: string | null;
+}
+
+/** Turns a {@link SideOption} into a mysql2 callback pool. */
+export function openSide(side: Side, option: SideOption): SidePool {
+  const pool = toCallbackPool(option);
+  const database = (pool as unknown as { config?: { connectionConfig?: { database?: string } } }).config?.connectionConfig?.database;
+  return { side, pool, database: database === undefined || database === '' ? null : database };
+}
+
+function toCallbackPool(option: SideOption): Pool {
+  if (typeof option === 'string') return mysql.createPool(option as unknown as PoolOptions);
+  if (isCallbackPool(option)) return option;
+  const inner = (option as { pool?: unknown }).pool;
+  if (isCallbackPool(inner)) return inner;
+  return mysql.createPool(option as PoolOptions);
+}
+
+function isCallbackPool(value: unknown): value is Pool {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as Pool).getConnection === 'function' &&
+    typeof (value as Pool).query === 'function' &&
+    typeof (value as { config?: { connectionConfig?: unknown } }).config?.connectionConfig === 'object'
+  );
+}
