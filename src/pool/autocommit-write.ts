@@ -63,7 +63,7 @@ export async function autocommitWrite(engine: DualEngine, statement: Statement, 
     }
     engine.stats.acknowledgedWrites[primary] += 1;
     if (failure === null && step.work !== null) engine.stats.replayedWrites[context.secondary] += 1;
-    if (scope === undefined) clearInTransactionFlag(step.outcome);
+    clearInTransactionFlag(step.outcome);
     return step.outcome;
   } finally {
     if (scope === undefined) connection.release();

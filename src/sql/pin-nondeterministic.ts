@@ -13,9 +13,9 @@
  *    (`null` when pinning is not exact: replay by row image instead).
  * 2. {@link withPinnedValues}: the statement with each call replaced by a bound value.
  *
- * Every call becomes a `?` (wrapped in a cast where the call's type is not a string, see
- * {@link PinSite.replacement}), whatever the evaluated value, so one statement shape gives one text and the
- * prepared-statement caches of both sides do not fill with one-off statements.
+ * Every call becomes a `?` (wrapped so that it keeps the call's SQL type, see {@link PinSite.replacement}),
+ * whatever the evaluated value, so one statement shape gives one text and the prepared-statement caches of both
+ * sides do not fill with one-off statements.
  *
  * @module
  */
@@ -189,18 +189,27 @@ export function planNondeterministicPins(sql: string, analysis: StatementAnalysi
   // Where a call may stand: the values of the rows (form values) or of the assignments (form set).
   const slots: readonly Span[] = write.form === 'values' ? write.rows.flatMap((row) => row.values.map((v) => v.span)) : write.set.map((a) => a.value.span);
 
+  // Calls, slots and placeholders are all in text order: one forward walk over each (a 1000-row INSERT with a
+  // UUID() per row stays linear).
+  const offsets = analysis.placeholders;
   const sites: PinSite[] = [];
   let previousEnd = -1;
+  let s = 0;
+  let ph = 0;
   for (const call of calls) {
     const { span } = call;
-    // Findings are sorted by start; an overlap would mean a call inside another one's arguments, which the
-    // argument rules refuse anyway.
+    // An overlap would be a call inside another's arguments, which the argument rules refuse anyway.
     if (span.start < previousEnd) return null;
     previousEnd = span.end;
-    const slot = slots.find((s) => s.start <= span.start && span.end <= s.end);
-    if (slot === undefined) return null;
-    if (subqueries.some((s) => s.start <= span.start && span.end <= s.end)) return null;
-    const site = siteOf(sql, analysis, call.name as PinnableFunction, span, slot);
+    // Slots are disjoint: the only one that can hold the call is the first that does not end before it.
+    while (s < slots.length && (slots[s] as Span).end < span.end) s++;
+    const slot = slots[s];
+    if (slot === undefined || slot.start > span.start) return null;
+    if (subqueries.some((q) => q.start <= span.start && span.end <= q.end)) return null;
+    while (ph < offsets.length && (offsets[ph] as number) < span.start) ph++;
+    const placeholders: number[] = [];
+    while (ph < offsets.length && (offsets[ph] as number) < span.end) placeholders.push(ph++);
+    const site = siteOf(sql, call.name as PinnableFunction, span, slot, placeholders);
     if (site === null) return null;
     sites.push(site);
   }
@@ -292,8 +301,11 @@ export function withPinnedValues(
   return { sql: pieces.join(''), values: out };
 }
 
-/** The site for a call of `name` at `span` standing in the value `slot`, or `null` when it cannot be pinned exactly. */
-function siteOf(sql: string, analysis: StatementAnalysis, name: PinnableFunction, span: Span, slot: Span): PinSite | null {
+/**
+ * The site for a call of `name` at `span` standing in the value `slot`, holding the placeholders `placeholders`,
+ * or `null` when it cannot be pinned exactly.
+ */
+function siteOf(sql: string, name: PinnableFunction, span: Span, slot: Span, placeholders: readonly number[]): PinSite | null {
   const rule = RULES.get(name);
   if (rule === undefined) return null;
   const text = sql.slice(span.start, span.end);
@@ -335,10 +347,6 @@ function siteOf(sql: string, analysis: StatementAnalysis, name: PinnableFunction
     }
   }
 
-  const placeholders: number[] = [];
-  analysis.placeholders.forEach((offset, index) => {
-    if (offset >= span.start && offset < span.end) placeholders.push(index);
-  });
   return { function: name, reason: rule.reason, span, text, placeholders, replacement, fsp };
 }
 

@@ -1,0 +1,188 @@
+import mysql from 'mysql2';
+import { createPool as createRawPromisePool } from 'mysql2/promise';
+import type { ResultSetHeader, RowDataPacket } from 'mysql2';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createPool as createCallbackPool, type DualPool, type ReplayFailure } from '../../src/index.js';
+import { createPool, type DualPromisePool } from '../../src/promise.js';
+import { expectSidesIdentical } from '../support/compare.js';
+import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+
+let db: TestDatabases;
+let pool: DualPromisePool;
+const failures: ReplayFailure[] = [];
+
+const TABLES = `
+  CREATE TABLE items (
+    item_no INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    name VARCHAR(50) NOT NULL UNIQUE,
+    qty INT NOT NULL DEFAULT 0,
+    created DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+    touched TIMESTAMP(6) NULL DEFAULT NULL ON UPDATE CURRENT_TIMESTAMP(6)
+  )`;
+
+async function resetTables(): Promise<void> {
+  for (const side of [db.source, db.target]) {
+    await side.query('DROP TABLE IF EXISTS items');
+    await side.query(TABLES);
+  }
+  // A secondary side that numbered rows itself would show IDs from 9000000 on.
+  await db.target.query('ALTER TABLE items AUTO_INCREMENT = 9000000');
+}
+
+beforeAll(async () => {
+  db = await createTestDatabases('pool_api');
+  pool = createPool({ source: { uri: db.sourceUrl }, target: { uri: db.targetUrl }, mode: 'source_first' });
+  pool.pool.on('replayFailure', (failure: ReplayFailure) => failures.push(failure));
+});
+
+afterAll(async () => {
+  await pool?.end();
+  await db?.drop();
+});
+
+beforeEach(async () => {
+  failures.length = 0;
+  await resetTables();
+});
+
+describe('promise pool', () => {
+  it('answers with the primary side result shapes and writes both sides with the same IDs', async () => {
+    const [result, fields] = await pool.query<ResultSetHeader>('INSERT INTO items (name, qty) VALUES (?, ?), (?, ?)', ['a', 1, 'b', 2]);
+    expect(result.constructor.name).toBe('ResultSetHeader');
+    expect(result).toMatchObject({ affectedRows: 2, insertId: 1, warningStatus: 0, serverStatus: 2 });
+    expect(fields).toBeUndefined();
+    const [executed] = await pool.execute<ResultSetHeader>('INSERT INTO items (name) VALUES (?)', ['c']);
+    expect(executed.insertId).toBe(3);
+    const [rows, readFields] = await pool.query<RowDataPacket[]>('SELECT item_no, name FROM items ORDER BY item_no');
+    expect(rows.map((r) => r.item_no)).toEqual([1, 2, 3]);
+    expect(readFields.map((f) => f.name)).toEqual(['item_no', 'name']);
+    await expectSidesIdentical(db.source, db.target, 'items');
+    expect(failures).toEqual([]);
+  });
+
+  it('rejects with the primary side error object unchanged, and writes nothing to the secondary side', async () => {
+    await pool.query('INSERT INTO items (name) VALUES (?)', ['dup']);
+    const raw = createRawPromisePool({ uri: db.sourceUrl });
+    const rawError = await raw.query('INSERT INTO items (name) VALUES (?)', ['dup']).catch((e: unknown) => e as Record<string, unknown>);
+    await raw.end();
+    const error = await pool.query('INSERT INTO items (name) VALUES (?)', ['dup']).catch((e: unknown) => e as Record<string, unknown>);
+    for (const key of ['code', 'errno', 'sqlState', 'sqlMessage', 'message']) expect(error[key]).toEqual(rawError[key]);
+    expect(error.constructor).toBe(rawError.constructor);
+    const [target] = await db.target.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM items');
+    expect(target[0]?.n).toBe(1);
+    expect(failures).toEqual([]);
+  });
+
+  it('pins NOW(), DEFAULT CURRENT_TIMESTAMP and ON UPDATE CURRENT_TIMESTAMP to the same instant on both sides', async () => {
+    await pool.query('INSERT INTO items (name) VALUES (?)', ['t1']);
+    await pool.query('INSERT INTO items (name, created) VALUES (?, NOW(6))', ['t2']);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await pool.query('UPDATE items SET qty = qty + 1');
+    await expectSidesIdentical(db.source, db.target, 'items');
+  });
+
+  it('mirrors transactions by method and by text, with savepoints, commits and rollbacks', async () => {
+    const conn = await pool.getConnection();
+    await conn.beginTransaction();
+    await conn.query('INSERT INTO items (name) VALUES (?)', ['kept']);
+    await conn.query('SAVEPOINT s1');
+    await conn.query('INSERT INTO items (name) VALUES (?)', ['undone']);
+    await conn.query('ROLLBACK TO SAVEPOINT s1');
+    await conn.query('RELEASE SAVEPOINT s1');
+    await conn.commit();
+    await conn.query('BEGIN');
+    await conn.query('INSERT INTO items (name) VALUES (?)', ['rolled back']);
+    await conn.query('ROLLBACK');
+    await conn.query('START TRANSACTION');
+    await conn.execute('UPDATE items SET qty = ? WHERE name = ?', [7, 'kept']);
+    await conn.query('COMMIT');
+    await conn.query('SET autocommit = 0');
+    await conn.query('INSERT INTO items (name) VALUES (?)', ['implicit']);
+    await conn.query('COMMIT');
+    await conn.query('INSERT INTO items (name) VALUES (?)', ['implicit rolled back']);
+    await conn.rollback();
+    await conn.query('SET autocommit = 1');
+    conn.release();
+    const [rows] = await db.source.query<RowDataPacket[]>('SELECT name, qty FROM items ORDER BY item_no');
+    expect(rows.map((r) => [r.name, r.qty])).toEqual([
+      ['kept', 7],
+      ['implicit', 0],
+    ]);
+    await expectSidesIdentical(db.source, db.target, 'items');
+    expect(failures).toEqual([]);
+  });
+
+  it('keeps a checked-out connection in the mode it started with while the pool switches', async () => {
+    const conn = await pool.getConnection();
+    await conn.beginTransaction();
+    await conn.query('INSERT INTO items (name) VALUES (?)', ['before switch']);
+    const switched = pool.setMode('target_first');
+    await switched; // a pinned connection never blocks a switch
+    expect(pool.mode).toBe('target_first');
+    await conn.query('INSERT INTO items (name) VALUES (?)', ['same transaction']);
+    await conn.commit();
+    conn.release();
+    await pool.query('INSERT INTO items (name) VALUES (?)', ['after switch']);
+    await pool.setMode('source_first');
+    const [source] = await db.source.query<RowDataPacket[]>('SELECT name FROM items ORDER BY item_no');
+    expect(source.map((r) => r.name)).toEqual(['before switch', 'same transaction', 'after switch']);
+    await expectSidesIdentical(db.source, db.target, 'items');
+  });
+
+  it('refuses DDL in a dual-write mode by default, and on neither side runs it', async () => {
+    const error = await pool.query('ALTER TABLE items ADD COLUMN extra INT').catch((e: unknown) => e as { code?: string });
+    expect(error.code).toBe('ER_DUALWRITE_DDL_REFUSED');
+    const [columns] = await db.source.query<RowDataPacket[]>("SHOW COLUMNS FROM items LIKE 'extra'");
+    expect(columns).toHaveLength(0);
+  });
+});
+
+describe('callback pool', () => {
+  let cb: DualPool;
+  beforeAll(() => {
+    cb = createCallbackPool({ source: mysql.createPool({ uri: db.sourceUrl }), target: mysql.createPool({ uri: db.targetUrl }), mode: 'source_first' });
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => cb.end(resolve));
+  });
+
+  it('calls back with (error, result, fields) like mysql2 and shares its mode with promise()', async () => {
+    const result = await new Promise<ResultSetHeader>((resolve, reject) =>
+      cb.query('INSERT INTO items (name) VALUES (?)', ['cb'], (error, r) => (error ? reject(error) : resolve(r as ResultSetHeader))),
+    );
+    expect(result.insertId).toBe(1);
+    const view = cb.promise();
+    expect(view.mode).toBe('source_first');
+    await view.setMode('target_first');
+    expect(cb.mode).toBe('target_first');
+    await view.setMode('source_first');
+    await expectSidesIdentical(db.source, db.target, 'items');
+  });
+
+  it('streams reads and write results with .stream()', async () => {
+    await pool.query('INSERT INTO items (name) VALUES (?), (?), (?)', ['s1', 's2', 's3']);
+    const names: string[] = [];
+    for await (const row of cb.query('SELECT name FROM items ORDER BY item_no').stream() as AsyncIterable<{ name: string }>) names.push(row.name);
+    expect(names).toEqual(['s1', 's2', 's3']);
+    const written: unknown[] = [];
+    const query = cb.query('UPDATE items SET qty = 5 WHERE name = ?', ['s2']) as unknown as { stream(): AsyncIterable<unknown> };
+    for await (const header of query.stream()) written.push(header);
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatchObject({ affectedRows: 1 });
+    await expectSidesIdentical(db.source, db.target, 'items');
+  });
+
+  it('emits mysql2 events (result, end) for a dual write without a callback', async () => {
+    const events: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const q = cb.query('INSERT INTO items (name) VALUES (?)', ['events']);
+      q.on('result', () => events.push('result'));
+      q.on('error', reject);
+      q.on('end', () => {
+        events.push('end');
+        resolve();
+      });
+    });
+    expect(events).toEqual(['result', 'end']);
+  });
+});
