@@ -52,7 +52,7 @@ export class DualConnection extends EventEmitter {
     this.#primarySide = primarySide(pin.mode);
     this.#context = { engine, mode: pin.mode, secondary: oppositeSide(this.#primarySide) };
     this.#database = engine.sides[this.#primarySide].database;
-    forwardEvents(this, [primary as unknown as EventEmitter], ['error', 'drain', 'connect', 'end', 'enqueue']);
+    forwardEvents(this, [primary], ['error', 'drain', 'connect', 'end', 'enqueue']);
   }
 
   /** The mode this connection runs in (fixed from check-out to release). */
@@ -117,7 +117,7 @@ export class DualConnection extends EventEmitter {
 
   /** The primary connection's `format`. */
   format(sql: string, values?: unknown): string {
-    return this.#primary.format(sql, values as never);
+    return this.#primary.format(sql, values);
   }
 
   /** Pauses the primary connection (streaming reads). */

@@ -55,7 +55,7 @@ export class DualPool extends EventEmitter {
       modeChange: (change) => this.emit('modeChange', change),
     });
     const { source, target } = this.engine.sides;
-    forwardEvents(this, [source.pool as unknown as EventEmitter, target.pool as unknown as EventEmitter], ['connection', 'acquire', 'release', 'enqueue']);
+    forwardEvents(this, [source.pool, target.pool], ['connection', 'acquire', 'release', 'enqueue']);
   }
 
   /** The mode in force for new writes. */
@@ -169,7 +169,7 @@ export class DualPool extends EventEmitter {
 
   /** mysql2's `pool.format`. */
   format(sql: string, values?: unknown): string {
-    return this.engine.sides.source.pool.format(sql, values as never);
+    return this.engine.sides.source.pool.format(sql, values);
   }
 
   async #checkOut(): Promise<DualConnection> {

@@ -126,7 +126,7 @@ export class DualEngine {
     const { text, values: bound } = textAndValues(args);
     if (method === 'query' && needsClientFormatting(bound)) {
       // What mysql2 sends is the text with the values written in: analyze and replay exactly that.
-      const formatted = this.sides[formatWith].pool.format(text, bound as never);
+      const formatted = this.sides[formatWith].pool.format(text, bound);
       return { statement: { method, sqlArg: args.sqlArg, valuesArg: args.valuesArg, text: formatted, values: undefined, analysis: this.analyzer.analyze(formatted) }, args };
     }
     const list = Array.isArray(bound) ? (bound as unknown[]) : undefined;

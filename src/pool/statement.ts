@@ -45,7 +45,8 @@ export function callArguments(sql: unknown, values: unknown, callback: unknown):
 export function textAndValues(args: CallArguments): { text: string; values: unknown } {
   if (typeof args.sqlArg === 'string') return { text: args.sqlArg, values: args.valuesArg };
   if (args.sqlArg === null || typeof args.sqlArg !== 'object' || typeof args.sqlArg.sql !== 'string') {
-    return { text: String((args.sqlArg as { sql?: unknown } | null)?.sql ?? args.sqlArg), values: args.valuesArg };
+    // Not something mysql2 accepts either: the primary side's mysql2 gives the caller its own error for it.
+    return { text: '', values: args.valuesArg };
   }
   return { text: args.sqlArg.sql, values: args.valuesArg !== undefined ? args.valuesArg : args.sqlArg.values };
 }

@@ -48,7 +48,7 @@ export function repairLogInsert(table: string, failures: readonly ReplayFailure[
   const values: unknown[] = [];
   const rows: string[] = [];
   for (const f of failures) {
-    const error = f.error as (Error & { code?: unknown; errno?: unknown }) | null;
+    const error = f.error;
     rows.push('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     values.push(
       utcDateTime(f.at),

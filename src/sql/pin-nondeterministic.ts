@@ -405,7 +405,10 @@ function checkEvaluated(site: PinSite, value: unknown, i: number): void {
 
 /** What is wrong with an evaluated value, or `null`. Never quotes the value itself. */
 function evaluatedProblem(site: PinSite, value: unknown): string | null {
-  if (typeof value !== 'string') return `is not a string (${value === null ? 'null' : value instanceof Date ? 'a Date' : ArrayBuffer.isView(value) ? 'bytes' : `of type ${typeof value}`})`;
+  if (typeof value !== 'string') {
+    const kind = value === null ? 'null' : value instanceof Date ? 'a Date' : ArrayBuffer.isView(value) ? 'bytes' : `of type ${typeof value}`;
+    return `is not a string (${kind})`;
+  }
   switch (site.function) {
     case 'RAND':
       return NUMBER_TEXT.test(value) && Number.isFinite(Number(value)) ? null : `is not a decimal number (${value.length} characters)`;
