@@ -48,7 +48,7 @@ export function repairLogInsert(table: string, failures: readonly ReplayFailure[
   const values: unknown[] = [];
   const rows: string[] = [];
   for (const f of failures) {
-    const error = f.error;
+    const error: { code?: unknown; errno?: unknown; message: string } | null = f.error;
     rows.push('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     values.push(
       utcDateTime(f.at),

@@ -29,6 +29,16 @@ async function resetTables(): Promise<void> {
   await db.target.query('ALTER TABLE items AUTO_INCREMENT = 9000000');
 }
 
+/** The error a promise rejects with; fails the test when it resolves. */
+async function rejection(promise: Promise<unknown>): Promise<Record<string, unknown>> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Record<string, unknown>;
+  }
+  throw new Error('expected the promise to reject');
+}
+
 beforeAll(async () => {
   db = await createTestDatabases('pool_api');
   pool = createPool({ source: { uri: db.sourceUrl }, target: { uri: db.targetUrl }, mode: 'source_first' });
@@ -63,9 +73,9 @@ describe('promise pool', () => {
   it('rejects with the primary side error object unchanged, and writes nothing to the secondary side', async () => {
     await pool.query('INSERT INTO items (name) VALUES (?)', ['dup']);
     const raw = createRawPromisePool({ uri: db.sourceUrl });
-    const rawError = await raw.query('INSERT INTO items (name) VALUES (?)', ['dup']).catch((e: unknown) => e as Record<string, unknown>);
+    const rawError = await rejection(raw.query('INSERT INTO items (name) VALUES (?)', ['dup']));
     await raw.end();
-    const error = await pool.query('INSERT INTO items (name) VALUES (?)', ['dup']).catch((e: unknown) => e as Record<string, unknown>);
+    const error = await rejection(pool.query('INSERT INTO items (name) VALUES (?)', ['dup']));
     for (const key of ['code', 'errno', 'sqlState', 'sqlMessage', 'message']) expect(error[key]).toEqual(rawError[key]);
     expect(error.constructor).toBe(rawError.constructor);
     const [target] = await db.target.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM items');
@@ -130,7 +140,7 @@ describe('promise pool', () => {
   });
 
   it('refuses DDL in a dual-write mode by default, and on neither side runs it', async () => {
-    const error = await pool.query('ALTER TABLE items ADD COLUMN extra INT').catch((e: unknown) => e as { code?: string });
+    const error = await rejection(pool.query('ALTER TABLE items ADD COLUMN extra INT'));
     expect(error.code).toBe('ER_DUALWRITE_DDL_REFUSED');
     const [columns] = await db.source.query<RowDataPacket[]>("SHOW COLUMNS FROM items LIKE 'extra'");
     expect(columns).toHaveLength(0);
