@@ -236,7 +236,8 @@ export class ReplayPlanError extends DualWriteError {
     super(
       'ER_DUALWRITE_REPLAY_PLAN',
       `Could not plan the statement replay of a write on the secondary side: ${problem}. ` +
-        'Replaying it anyway would let the secondary side number rows on its own, so it is not replayed as a statement. ' +
+        'Replaying it anyway could give the secondary side other values than the primary side (IDs it numbers itself, ' +
+        'values computed again), so it is not replayed as a statement. ' +
         'This is a dualwrite bug, not a problem with your statement: please report it with the statement text (values removed) ' +
         'and the CREATE TABLE of the table written.',
       options,

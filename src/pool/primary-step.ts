@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { PoolConnection } from 'mysql2';
+import type { PoolConnection, QueryOptions } from 'mysql2';
+import { withPinnedValues, type PinPlan } from '../sql/pin-nondeterministic.js';
 import type { FailedTable } from '../replay/failure.js';
 import { generatedIds } from '../replay/plan.js';
 import { withExplicitIds } from '../sql/rewrite-explicit-ids.js';
@@ -41,19 +42,21 @@ export async function runPrimaryStep(engine: DualEngine, statement: Statement, p
   const clock = plan.pinClock ? clockLiteral(engine.options.now()) : null;
   if (clock !== null) await send(connection, 'query', `SET timestamp = ${clock}`);
   let outcome: Outcome;
+  let run: Statement = statement;
   try {
-    outcome = await send(connection, statement.method, statement.sqlArg, statement.valuesArg);
+    if (plan.pins !== null) run = await pinnedStatement(engine, statement, plan.pins, connection);
+    outcome = await send(connection, run.method, run.sqlArg, run.valuesArg);
   } finally {
     if (clock !== null) sendAndForget(connection, 'SET timestamp = DEFAULT');
   }
-  let sql = statement.text;
-  let values: unknown[] | undefined = statement.values;
+  let sql = run.text;
+  let values: unknown[] | undefined = run.values;
   let keys: Record<string, unknown>[] | null = null;
   if (plan.ids !== null) {
     const first = insertIdOf(outcome[0]);
     if (first === null || first === 0n) return { outcome, work: null, recordReason: 'the primary side reported no exact insertId for generated auto-increment IDs' };
     const ids = generatedIds(first, plan.ids);
-    ({ sql, values } = withExplicitIds(statement.text, statement.analysis, statement.values, plan.ids.column, ids, plan.ids));
+    ({ sql, values } = withExplicitIds(run.text, run.analysis, run.values, plan.ids.column, ids, plan.ids));
     if (planned.table !== null && planned.table.primaryKey.length === 1 && planned.table.primaryKey[0] === plan.ids.column.name) {
       keys = ids.map((id) => ({ [plan.ids!.column.name]: id }));
     }
@@ -82,6 +85,30 @@ export async function runPrimaryStep(engine: DualEngine, statement: Statement, p
         }
       },
     },
+  };
+}
+
+/**
+ * Evaluates the statement's UUID()/RAND()/UUID_SHORT()/SYSDATE() calls on the primary side (in the write's own
+ * session and transaction) and returns the statement with their values bound, which both sides then run.
+ * The values are read as the server's text so that none is rounded on the way.
+ */
+async function pinnedStatement(engine: DualEngine, statement: Statement, pins: PinPlan, connection: PoolConnection): Promise<Statement> {
+  const [rows] = await send(connection, 'query', {
+    sql: pins.evaluation.sql,
+    values: pins.evaluation.values,
+    rowsAsArray: true,
+    typeCast: (field: { string(): string | null }) => field.string(),
+  } as QueryOptions);
+  const evaluated = (rows as string[][])[0] ?? [];
+  const pinned = withPinnedValues(statement.text, statement.analysis, statement.values, pins, evaluated);
+  return {
+    method: statement.method,
+    sqlArg: typeof statement.sqlArg === 'string' ? pinned.sql : { ...statement.sqlArg, sql: pinned.sql },
+    valuesArg: pinned.values,
+    text: pinned.sql,
+    values: pinned.values,
+    analysis: engine.analyzer.analyze(pinned.sql),
   };
 }
 

@@ -7,6 +7,7 @@
  */
 import type { ServerSettings, TableMetadata } from '../schema/types.js';
 import { refineUnsafeFindings } from '../schema/statement-safety.js';
+import { planNondeterministicPins, type PinPlan } from '../sql/pin-nondeterministic.js';
 import { generatedIdRows, type AutoIncrementColumn } from '../sql/rewrite-explicit-ids.js';
 import type { StatementAnalysis, UnsafeFinding, UnsafeReason } from '../sql/types.js';
 
@@ -29,6 +30,11 @@ export interface StatementReplayPlan {
   readonly pinClock: boolean;
   /** Generated IDs to write explicitly, or `null` when the statement generates none. */
   readonly ids: IdPlan | null;
+  /**
+   * UUID()/RAND()/UUID_SHORT()/SYSDATE() calls to evaluate once on the primary side and bind as values on both
+   * sides (the primary side then runs the rewritten statement), or `null`.
+   */
+  readonly pins: PinPlan | null;
 }
 
 /** The rows the statement leaves on the primary side, copied to the secondary side by primary key. */
@@ -64,6 +70,9 @@ export interface ReplayPlanInput {
 
 /** Findings made exact by pinning the session clock on both sides. */
 const CLOCK: ReadonlySet<UnsafeReason> = new Set(['time_function', 'time_default']);
+
+/** Findings pinning can remove (in INSERT rows, where each call is evaluated once). */
+const PINNABLE: ReadonlySet<UnsafeReason> = new Set(['uuid', 'random', 'sysdate']);
 
 /** Findings a row image makes exact: the statement runs once, on the primary side, and its resulting rows are copied. */
 const ROW_IMAGE: ReadonlySet<UnsafeReason> = new Set([
@@ -101,19 +110,22 @@ export function planReplay(input: ReplayPlanInput): ReplayPlan {
   if (never !== undefined || !analysis.understood) {
     return { kind: 'unreplayable', reason: describe(never ?? { reason: 'unknown', detail: analysis.verb.toUpperCase(), span: { start: 0, end: 0 } }) };
   }
-  const rowImage = findings.find((f) => ROW_IMAGE.has(f.reason));
+  // Calls evaluated once per row can be evaluated ahead and bound: then they no longer need a row image.
+  const pins = findings.some((f) => PINNABLE.has(f.reason)) ? planNondeterministicPins(input.sql, analysis, input.values) : null;
+  const left = pins === null ? findings : findings.filter((f) => !PINNABLE.has(f.reason));
+  const rowImage = left.find((f) => ROW_IMAGE.has(f.reason));
   if (rowImage !== undefined) return { kind: 'row_image', reason: describe(rowImage) };
-  const pinClock = findings.some((f) => CLOCK.has(f.reason));
+  const pinClock = left.some((f) => CLOCK.has(f.reason));
   const write = analysis.write;
   if (write === null || write.kind !== 'insert' || table === null || table.autoIncrementColumn === null) {
-    return { kind: 'statement', pinClock, ids: null };
+    return { kind: 'statement', pinClock, ids: null, pins };
   }
   const column = autoIncrementColumn(table);
   const options = { noAutoValueOnZero: input.settings.sqlMode.toUpperCase().includes('NO_AUTO_VALUE_ON_ZERO') };
   const generated = generatedIdRows(input.sql, analysis, input.values, column, options);
   if (generated === null) return { kind: 'row_image', reason: 'the rows whose auto-increment ID the server generates cannot be told exactly' };
   const generatedCount = generated.filter(Boolean).length;
-  if (generatedCount === 0) return { kind: 'statement', pinClock, ids: null };
+  if (generatedCount === 0) return { kind: 'statement', pinClock, ids: null, pins };
   if (generatedCount < generated.length && input.settings.innodbAutoincLockMode !== 1) {
     return {
       kind: 'unreplayable',
@@ -126,6 +138,7 @@ export function planReplay(input: ReplayPlanInput): ReplayPlan {
     kind: 'statement',
     pinClock,
     ids: { column, generatedCount, step: BigInt(input.settings.autoIncrementIncrement), ...options },
+    pins,
   };
 }
 

@@ -91,6 +91,19 @@ describe('promise pool', () => {
     await expectSidesIdentical(db.source, db.target, 'items');
   });
 
+  it('pins UUID(), RAND() and UUID_SHORT() in INSERT rows to the values the primary side computed', async () => {
+    for (const side of [db.source, db.target]) {
+      await side.query('DROP TABLE IF EXISTS tokens');
+      await side.query('CREATE TABLE tokens (token CHAR(36) PRIMARY KEY, score DOUBLE NOT NULL, short_id BIGINT UNSIGNED NOT NULL, at DATETIME(6))');
+    }
+    await pool.query('INSERT INTO tokens VALUES (UUID(), RAND(), UUID_SHORT(), NOW(6)), (UUID(), RAND(), UUID_SHORT(), SYSDATE(6))');
+    await pool.execute('INSERT INTO tokens (token, score, short_id) VALUES (UUID(), RAND(?), UUID_SHORT())', [42]);
+    const [rows] = await db.source.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM tokens');
+    expect(rows[0]?.n).toBe(3);
+    await expectSidesIdentical(db.source, db.target, 'tokens');
+    expect(failures).toEqual([]);
+  });
+
   it('mirrors transactions by method and by text, with savepoints, commits and rollbacks', async () => {
     const conn = await pool.getConnection();
     await conn.beginTransaction();
