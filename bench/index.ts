@@ -1,9 +1,17 @@
 /**
  * `npm run bench`: prints every benchmark's table. Figures that compare with
- * mysql2 are ratios measured in the same run (see DESIGN.md, Conventions).
+ * mysql2 are ratios measured in the same run (see DESIGN.md, Conventions, and
+ * bench/README.md).
+ *
+ * `npm run bench -- analyzer` or `npm run bench -- pool` runs one of them.
  */
 import { runAnalyzerBench } from './analyzer.js';
+import { runPoolBench } from './pool.js';
+
+const only = new Set(process.argv.slice(2));
+const wanted = (name: string): boolean => only.size === 0 || only.has(name);
 
 console.log('# dualwrite benchmarks');
 console.log(`node ${process.version}, ${new Date().toISOString()}`);
-runAnalyzerBench();
+if (wanted('analyzer')) runAnalyzerBench();
+if (wanted('pool')) await runPoolBench();

@@ -94,12 +94,13 @@ export async function runPrimaryStep(engine: DualEngine, statement: Statement, p
  * The values are read as the server's text so that none is rounded on the way.
  */
 async function pinnedStatement(engine: DualEngine, statement: Statement, pins: PinPlan, connection: PoolConnection): Promise<Statement> {
-  const [rows] = await send(connection, 'query', {
+  const evaluation: QueryOptions = {
     sql: pins.evaluation.sql,
     values: pins.evaluation.values,
     rowsAsArray: true,
-    typeCast: (field: { string(): string | null }) => field.string(),
-  } as QueryOptions);
+    typeCast: (field) => field.string(),
+  };
+  const [rows] = await send(connection, 'query', evaluation);
   const evaluated = (rows as string[][])[0] ?? [];
   const pinned = withPinnedValues(statement.text, statement.analysis, statement.values, pins, evaluated);
   return {
