@@ -7,11 +7,11 @@
  *
  * @module
  */
-import { DdlRefusedError, ReplayFailedError, UnsafeStatementError } from '../errors.js';
+import { DdlRefusedError, DualWriteError, ReplayFailedError, UnsafeStatementError } from '../errors.js';
 import { oppositeSide, primarySide, type Mode } from '../mode/modes.js';
 import type { ReplayFailure } from '../replay/failure.js';
 import type { DualEngine, PlannedWrite } from './engine.js';
-import { runPrimaryStep } from './primary-step.js';
+import { runPrimaryStep, type PrimaryStep } from './primary-step.js';
 import type { PoolConnection } from 'mysql2';
 import { failureOf, guarded, replayOnPool, type ReplayContext, type SecondaryWork } from './secondary.js';
 import { acquire, send, sendAndForget, type Outcome } from './side-io.js';
@@ -46,7 +46,7 @@ export async function autocommitWrite(engine: DualEngine, statement: Statement, 
       throw error;
     }
     const failure: ReplayFailure | null =
-      step.work !== null ? await replay(step.work) : failureOf(context, { table: planned.tableRef, keys: null, sql: statement.text }, 'recorded', null);
+      step.work !== null ? await replay(step.work) : notReplayed(context, planned, statement, step);
     if (failure !== null && failure.kind !== 'recorded' && engine.options.strict) {
       sendAndForget(connection, 'ROLLBACK');
       throw new ReplayFailedError(context.secondary, `the replay of ${analysis.verb.toUpperCase()} ${planned.tableRef?.name ?? ''}`.trim(), { cause: failure.error ?? failure.kind });
@@ -62,7 +62,6 @@ export async function autocommitWrite(engine: DualEngine, statement: Statement, 
       throw error;
     }
     engine.stats.acknowledgedWrites[primary] += 1;
-    if (failure === null && step.work !== null) engine.stats.replayedWrites[context.secondary] += 1;
     clearInTransactionFlag(step.outcome);
     return step.outcome;
   } finally {
@@ -78,6 +77,12 @@ export interface AutocommitScope {
   readonly database: string | null;
   /** Runs the replay on the session's secondary side and waits for it. */
   readonly replay: (work: SecondaryWork) => Promise<ReplayFailure | null>;
+}
+
+/** The repair-log entry of a write that is run on the primary side only (by policy, or because its row image could not be complete). */
+export function notReplayed(context: ReplayContext, planned: PlannedWrite, statement: Statement, step: PrimaryStep): ReplayFailure {
+  const reason = new DualWriteError('ER_DUALWRITE_NOT_REPLAYED', `Not replayed on the secondary side: ${step.recordReason ?? 'no exact replay'}.`);
+  return failureOf(context, { table: planned.tableRef, keys: step.keys ?? null, sql: statement.text }, 'recorded', reason);
 }
 
 /** Throws {@link UnsafeStatementError} when the policy refuses how the write would be replayed. Nothing has run yet. */

@@ -11,12 +11,12 @@ import { DdlRefusedError, ReplayFailedError } from '../errors.js';
 import { oppositeSide, primarySide, writesBothSides, type Mode, type Side } from '../mode/modes.js';
 import type { ModePin } from '../mode/switch-gate.js';
 import type { ReplayFailure } from '../replay/failure.js';
-import { autocommitWrite, forgetTables, refuseByPolicy } from './autocommit-write.js';
+import { autocommitWrite, forgetTables, notReplayed, refuseByPolicy } from './autocommit-write.js';
 import { DualQuery } from './dual-query.js';
 import type { DualEngine } from './engine.js';
 import { forwardEvents } from './forward-events.js';
 import { runPrimaryStep } from './primary-step.js';
-import { failureOf, replayOnPool, type ReplayContext, type SecondaryWork } from './secondary.js';
+import { replayOnPool, type ReplayContext, type SecondaryWork } from './secondary.js';
 import { SecondarySession } from './secondary-session.js';
 import { send, type Method, type Outcome, type ResultCallback } from './side-io.js';
 import type { Statement } from './statement.js';
@@ -238,7 +238,7 @@ export class DualConnection extends EventEmitter {
     }
     const session = this.#sessionSide();
     if (step.work !== null) session.replay(step.work);
-    else session.note(failureOf(this.#context, { table: planned.tableRef, keys: null, sql: statement.text }, 'recorded', null));
+    else session.note(notReplayed(this.#context, planned, statement, step));
     engine.stats.acknowledgedWrites[this.#primarySide] += 1;
     return step.outcome;
   }

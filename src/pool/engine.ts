@@ -14,6 +14,7 @@ import { CircuitBreaker, type CircuitState } from '../replay/circuit-breaker.js'
 import type { ReplayFailure } from '../replay/failure.js';
 import { planReplay, type ReplayPlan } from '../replay/plan.js';
 import { repairLogDdl, repairLogInsert } from '../replay/repair-log.js';
+import { planRowImage, type RowImagePlan } from '../replay/row-image.js';
 import { SchemaCache } from '../schema/cache.js';
 import type { ServerSettings, TableMetadata } from '../schema/types.js';
 import { StatementAnalyzer } from '../sql/cache.js';
@@ -66,6 +67,8 @@ export interface ModeChange {
 /** A planned write: the replay plan and the metadata of the table it writes. */
 export interface PlannedWrite {
   readonly plan: ReplayPlan;
+  /** For a `row_image` plan: how the rows are found (planned with the tables' metadata). */
+  readonly rowImage: RowImagePlan | null;
   readonly table: TableMetadata | null;
   /** The table as written in the statement, with the schema filled in. */
   readonly tableRef: { readonly schema: string | null; readonly name: string } | null;
@@ -142,11 +145,33 @@ export class DualEngine {
   async plan(statement: Statement, primary: Side, database: string | null): Promise<PlannedWrite> {
     const cache = this.schema[primary];
     const settings = await cache.settings();
-    const written = statement.analysis.tablesWritten;
-    const single = written.length === 1 ? written[0] : undefined;
-    const tableRef = single === undefined ? null : { schema: single.schema ?? database, name: single.name };
+    const { analysis } = statement;
+    const written = analysis.tablesWritten;
+    const first = written[0];
+    const tableRef = first === undefined ? null : this.qualify(first, database);
     const table = tableRef?.schema ? await this.#metadata(cache, tableRef.schema, tableRef.name) : null;
-    return { plan: planReplay({ sql: statement.text, analysis: statement.analysis, values: statement.values, table, settings }), table, tableRef };
+    const single = written.length === 1 ? table : null;
+    const plan = planReplay({ sql: statement.text, analysis, values: statement.values, table: single, settings });
+    if (plan.kind !== 'row_image') return { plan, rowImage: null, table: single, tableRef };
+    if (table === null) return { plan: { kind: 'unreplayable', reason: `${plan.reason}, and the metadata of the table written could not be read` }, rowImage: null, table, tableRef };
+    // A multi-table statement needs every table it names: load them now so the planner can look them up.
+    const named = new Map<string, TableMetadata>();
+    for (const ref of [...written, ...analysis.tablesRead]) {
+      const { schema, name } = this.qualify(ref, database);
+      const metadata = schema === null ? null : await this.#metadata(cache, schema, name);
+      if (metadata !== null) named.set(`${ref.schema ?? ''}.${ref.name}`, metadata);
+    }
+    const rowImage = planRowImage({
+      sql: statement.text,
+      analysis,
+      values: statement.values,
+      table,
+      settings,
+      tables: (ref) => named.get(`${ref.schema ?? ''}.${ref.name}`),
+      maxRows: this.options.maxRowImageRows,
+    });
+    if (rowImage.kind === 'unplannable') return { plan: { kind: 'unreplayable', reason: `${plan.reason}, and ${rowImage.message}` }, rowImage: null, table, tableRef };
+    return { plan, rowImage, table, tableRef };
   }
 
   /** The primary side's server settings (cached after the first call). */

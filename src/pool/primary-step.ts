@@ -8,6 +8,7 @@
 import type { PoolConnection, QueryOptions } from 'mysql2';
 import { withPinnedValues, type PinPlan } from '../sql/pin-nondeterministic.js';
 import type { FailedTable } from '../replay/failure.js';
+import { applyRowImage, lockBefore, readAfter, type RowImage, type RowImagePlan, type SqlRunner, type WriteResult } from '../replay/row-image.js';
 import { generatedIds } from '../replay/plan.js';
 import { withExplicitIds } from '../sql/rewrite-explicit-ids.js';
 import { ReplayDivergenceError } from '../errors.js';
@@ -24,6 +25,8 @@ export interface PrimaryStep {
   readonly work: SecondaryWork | null;
   /** Why the write goes to the repair log instead of being replayed, or `null`. */
   readonly recordReason: string | null;
+  /** Primary-key values of the rows written, when known (for the repair log when the write is recorded). */
+  readonly keys?: readonly Readonly<Record<string, unknown>>[] | null;
 }
 
 /**
@@ -34,8 +37,11 @@ export interface PrimaryStep {
 export async function runPrimaryStep(engine: DualEngine, statement: Statement, planned: PlannedWrite, connection: PoolConnection): Promise<PrimaryStep> {
   const { plan } = planned;
   const table: FailedTable | null = planned.tableRef;
+  if (plan.kind === 'row_image' && planned.rowImage !== null && engine.options.unsafeStatements === 'row_image') {
+    return rowImageStep(statement, planned.rowImage, connection, table);
+  }
   if (plan.kind !== 'statement') {
-    // Row images arrive with the row-image module; until a plan can be replayed it is recorded, never dropped.
+    // The policy (or the lack of any exact replay) says: run on the primary side only and record it.
     const outcome = await send(connection, statement.method, statement.sqlArg, statement.valuesArg);
     return { outcome, work: null, recordReason: plan.reason };
   }
@@ -86,6 +92,49 @@ export async function runPrimaryStep(engine: DualEngine, statement: Statement, p
       },
     },
   };
+}
+
+/**
+ * A row-image write: lock a superset of the rows it may touch, run it, read back what it left (still locked),
+ * and build the secondary side's work, which deletes the rows gone and upserts the rows there, by primary key.
+ * An image that cannot be complete (too many rows, a count that does not add up) is recorded for repair instead.
+ */
+async function rowImageStep(statement: Statement, plan: RowImagePlan, connection: PoolConnection, table: FailedTable | null): Promise<PrimaryStep> {
+  const runner = sqlRunner(connection);
+  const before = await lockBefore(runner, plan);
+  const outcome = await send(connection, statement.method, statement.sqlArg, statement.valuesArg);
+  const image = await readAfter(runner, plan, before, outcome[0] as WriteResult);
+  const keys = imageKeys(image);
+  if (image.problem !== null) return { outcome, work: null, recordReason: image.problem.message, keys };
+  return {
+    outcome,
+    recordReason: null,
+    keys,
+    work: {
+      kind: 'row_image',
+      table,
+      keys,
+      sql: statement.text,
+      atomic: true,
+      run: async (secondary) => void (await applyRowImage(sqlRunner(secondary), image)),
+    },
+  };
+}
+
+/** The primary keys of every row an image touches (kept or deleted), as `{ column: value }` objects, for the repair log. */
+function imageKeys(image: RowImage): Record<string, unknown>[] | null {
+  const first = image.tables[0];
+  if (first === undefined) return null;
+  const keys: Record<string, unknown>[] = [];
+  for (const tuple of [...first.rowKeys, ...first.deletedKeys]) {
+    keys.push(Object.fromEntries(first.primaryKey.map((column, i) => [column, tuple[i]])));
+  }
+  return keys;
+}
+
+/** A promise-style runner over a mysql2 callback connection, as row-image replay takes it. */
+function sqlRunner(connection: PoolConnection): SqlRunner {
+  return { query: (options) => send(connection, 'query', options as QueryOptions) };
 }
 
 /**

@@ -14,7 +14,7 @@ import type { PoolConnection } from 'mysql2';
 import type { ReplayFailure } from '../replay/failure.js';
 import { asError } from './engine.js';
 import { failureOf, guarded, type ReplayContext, type SecondaryWork } from './secondary.js';
-import { acquire, send } from './side-io.js';
+import { acquire, inTransaction as runInTransaction, send } from './side-io.js';
 
 /** A write of the current transaction, kept until COMMIT so it can be recorded if the transaction breaks. */
 type Written = Pick<SecondaryWork, 'table' | 'keys' | 'sql'>;
@@ -147,7 +147,13 @@ export class SecondarySession {
 
   async #run(work: SecondaryWork): Promise<ReplayFailure | null> {
     if (this.#inTransaction && this.#broken !== null) return failureOf(this.#context, work, 'transaction', this.#broken);
-    return guarded(this.#context, work, async () => work.run(await this.#connectionNow()));
+    const inTransaction = this.#inTransaction;
+    return guarded(this.#context, work, async () => {
+      const connection = await this.#connectionNow();
+      // Several writes that must land together get their own transaction when the session has none open.
+      if (!work.atomic || inTransaction) return work.run(connection);
+      return runInTransaction(connection, () => work.run(connection));
+    });
   }
 
   #fail(failure: ReplayFailure): void {

@@ -10,7 +10,7 @@ import { ReplayTimeoutError } from '../errors.js';
 import type { Mode, Side } from '../mode/modes.js';
 import type { FailedTable, ReplayFailure, ReplayFailureKind } from '../replay/failure.js';
 import { asError, type DualEngine } from './engine.js';
-import { acquire, send, sendAndForget } from './side-io.js';
+import { acquire, inTransaction } from './side-io.js';
 
 /** What one write asks of the secondary side. */
 export interface SecondaryWork {
@@ -60,12 +60,8 @@ export function replayOnPool(context: ReplayContext, work: SecondaryWork): Promi
   return guarded(context, work, async () => {
     const connection = await acquire(engine.sides[secondary].pool);
     try {
-      if (work.atomic) await send(connection, 'query', 'START TRANSACTION');
-      await work.run(connection);
-      if (work.atomic) await send(connection, 'query', 'COMMIT');
-    } catch (error) {
-      if (work.atomic) sendAndForget(connection, 'ROLLBACK');
-      throw error;
+      if (work.atomic) await inTransaction(connection, () => work.run(connection));
+      else await work.run(connection);
     } finally {
       connection.release();
     }
@@ -90,6 +86,10 @@ export async function guarded(context: ReplayContext, work: Pick<SecondaryWork, 
   try {
     await Promise.race([running, timeout]);
     engine.replayOutcome(secondary, true);
+    if (work.table !== null) {
+      engine.stats.replayedWrites[secondary] += 1;
+      if (work.kind === 'row_image') engine.stats.rowImageReplays += 1;
+    }
     return null;
   } catch (error) {
     engine.replayOutcome(secondary, false);

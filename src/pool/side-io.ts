@@ -82,3 +82,15 @@ export function insertIdOf(result: QueryResult): bigint | null {
   }
   return null;
 }
+
+/** Runs `work` on `connection` between START TRANSACTION and COMMIT; on failure rolls back and rethrows. */
+export async function inTransaction(connection: PoolConnection, work: () => Promise<void>): Promise<void> {
+  await send(connection, 'query', 'START TRANSACTION');
+  try {
+    await work();
+    await send(connection, 'query', 'COMMIT');
+  } catch (error) {
+    await send(connection, 'query', 'ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
