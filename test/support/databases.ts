@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { createConnection, createPool, type Pool, type PoolOptions } from 'mysql2/promise';
 import { inject } from 'vitest';
 import type { ServerRoute } from './provided.js';
-import { spawnServer, type SpawnedServer, type SpawnServerOptions } from './servers.js';
+import { spawnServer, urlWithDatabase, type SpawnedServer, type SpawnServerOptions } from './servers.js';
 
 /** The servers the global setup found. */
 export interface TestServers {
@@ -36,12 +36,7 @@ export function spawnTestServer(options: SpawnServerOptions = {}): Promise<Spawn
   return spawnServer({ ...options, ...(templateDir ? { templateDir } : {}) });
 }
 
-/** `serverUrl` with `database` as its path (query parameters kept). */
-export function urlWithDatabase(serverUrl: string, database: string): string {
-  const url = new URL(serverUrl);
-  url.pathname = `/${encodeURIComponent(database)}`;
-  return url.toString();
-}
+export { urlWithDatabase };
 
 /** One database of the same name on both servers, with a pool on each. */
 export interface TestDatabases {

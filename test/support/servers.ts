@@ -698,6 +698,13 @@ export async function waitUntilReady(url: string, timeoutMs = 60_000): Promise<v
   throw new Error(`The server at ${redactUrl(url)} did not answer SELECT 1 within ${timeoutMs} ms: ${reason}`);
 }
 
+/** `serverUrl` with `database` as its path (query parameters kept). */
+export function urlWithDatabase(serverUrl: string, database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  return url.toString();
+}
+
 /** `url` with any password replaced by `***`, for messages. */
 export function redactUrl(url: string): string {
   try {
