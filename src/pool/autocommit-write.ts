@@ -34,6 +34,7 @@ export async function autocommitWrite(engine: DualEngine, statement: Statement, 
   }
   const planned = await engine.plan(statement, primary, database);
   refuseByPolicy(engine, statement, planned);
+  if (scope === undefined) await engine.repairLogReady(primary);
   const connection = scope?.connection ?? (await acquire(engine.sides[primary].pool));
   const replay = scope?.replay ?? ((work: SecondaryWork) => replayOnPool(context, work));
   try {

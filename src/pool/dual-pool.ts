@@ -176,6 +176,7 @@ export class DualPool extends EventEmitter {
     const pin: ModePin = await this.engine.gate.pin();
     let primary: PoolConnection;
     try {
+      if (writesBothSides(pin.mode)) await this.engine.repairLogReady(primarySide(pin.mode));
       primary = await acquire(this.engine.sides[primarySide(pin.mode)].pool);
     } catch (error) {
       pin.release();

@@ -205,7 +205,9 @@ export class DualEngine {
     if (failures.length === 0) return;
     let recorded = true;
     try {
-      await this.#ensureRepairLog(primary);
+      // The table exists when repairLogReady() succeeded before the caller took its connection; when it did not,
+      // try once more here, outside any connection the caller holds (the pool may have none to spare).
+      if (connection === null) await this.#createRepairLog(primary);
       const { sql, values } = repairLogInsert(this.options.repairLogTable, failures);
       await send(connection ?? this.sides[primary].pool, 'query', sql, values);
     } catch (error) {
@@ -229,17 +231,31 @@ export class DualEngine {
     if (breaker.state !== before) this.#events.circuit(side, breaker.state);
   }
 
-  #ensureRepairLog(side: Side): Promise<void> {
-    let ready = this.#repairLogReady.get(side);
-    if (ready === undefined) {
-      // Created through the pool on its own connection: DDL would commit the caller's open transaction.
-      ready = send(this.sides[side].pool, 'query', repairLogDdl(this.options.repairLogTable)).then(() => undefined);
-      ready.catch(() => this.#repairLogReady.delete(side));
-      this.#repairLogReady.set(side, ready);
-    }
+  /**
+   * Makes sure the repair log exists on `side` before a dual write takes a connection: the table is created on a
+   * connection of its own (DDL would commit an open transaction), and doing it while the caller holds a
+   * connection could wait forever on a pool whose every connection is held the same way. Never rejects: a
+   * failure is remembered for {@link REPAIR_LOG_RETRY_MS} (so writes do not queue behind a DDL that keeps
+   * failing, e.g. without the CREATE privilege), and recording into a missing table then reports `repairLogError`.
+   */
+  repairLogReady(side: Side): Promise<void> {
+    const known = this.#repairLogReady.get(side);
+    if (known !== undefined) return known;
+    const ready = this.#createRepairLog(side).catch((error: unknown) => {
+      this.#events.repairLogError(asError(error), []);
+      setTimeout(() => this.#repairLogReady.delete(side), REPAIR_LOG_RETRY_MS).unref();
+    });
+    this.#repairLogReady.set(side, ready);
     return ready;
   }
+
+  async #createRepairLog(side: Side): Promise<void> {
+    await send(this.sides[side].pool, 'query', repairLogDdl(this.options.repairLogTable));
+  }
 }
+
+/** How long a failed creation of the repair log is remembered before the next dual write tries again, in milliseconds. */
+export const REPAIR_LOG_RETRY_MS = 30_000;
 
 /** Anything thrown, as an Error. */
 export function asError(error: unknown): Error {

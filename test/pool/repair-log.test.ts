@@ -1,0 +1,46 @@
+import type { RowDataPacket } from 'mysql2';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { ReplayFailure } from '../../src/index.js';
+import { createPool } from '../../src/promise.js';
+import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+
+let db: TestDatabases;
+
+beforeAll(async () => {
+  db = await createTestDatabases('pool_repair_log');
+  // The table exists on the source only: every replay on the target fails.
+  await db.source.query('CREATE TABLE notes (note_no INT AUTO_INCREMENT PRIMARY KEY, body VARCHAR(20) NOT NULL)');
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+it('records every failed replay in the repair log, in the write’s own transaction, even when callers hold every pool connection', async () => {
+  const pool = createPool({
+    source: { uri: db.sourceUrl, connectionLimit: 2 },
+    target: { uri: db.targetUrl, connectionLimit: 2 },
+    mode: 'source_first',
+    circuitBreaker: false,
+  });
+  const events: [ReplayFailure, boolean][] = [];
+  pool.pool.on('replayFailure', (failure: ReplayFailure, recorded: boolean) => events.push([failure, recorded]));
+  try {
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => pool.query('INSERT INTO notes (body) VALUES (?), (?)', [`a${i}`, `b${i}`])),
+    );
+    const ids = results.flatMap(([r]) => {
+      const first = (r as { insertId: number }).insertId;
+      return [first, first + 1];
+    });
+    const [log] = await db.source.query<RowDataPacket[]>('SELECT kind, table_name, primary_keys, error_code FROM dualwrite_repair_log ORDER BY id');
+    expect(log).toHaveLength(6);
+    const logged = log.flatMap((row) => (JSON.parse(String(row.primary_keys)) as { note_no: string }[]).map((k) => Number(k.note_no)));
+    expect(logged.sort((a, b) => a - b)).toEqual(ids.sort((a, b) => a - b));
+    expect(new Set(log.map((row) => `${String(row.kind)} ${String(row.table_name)} ${String(row.error_code)}`))).toEqual(new Set(['statement notes ER_NO_SUCH_TABLE']));
+    expect(events.every(([, recorded]) => recorded)).toBe(true);
+    expect(pool.stats().unrecordedFailures).toBe(0);
+    expect(pool.stats().replayFailures.target).toBe(6);
+  } finally {
+    await pool.end();
+  }
+});
