@@ -211,11 +211,12 @@ async function sidesAgree(ctx: BenchContext, table: string): Promise<string> {
   return source === target ? `yes (${source})` : `NO: source ${source}, target ${target}`;
 }
 
-function dualPool(ctx: BenchContext, mode: Mode): DualPromisePool {
+function dualPool(ctx: BenchContext, mode: Mode, replayWhileLocked = true): DualPromisePool {
   return createPool({
     source: { uri: ctx.sourceUrl, connectionLimit: PER_ARM },
     target: { uri: ctx.targetUrl, connectionLimit: PER_ARM },
     mode,
+    replayWhileLocked,
   });
 }
 
@@ -304,6 +305,8 @@ async function sourceFirstCases(ctx: BenchContext): Promise<CaseRow[]> {
     /** What arm B is. */
     b: string;
     goal: number | null;
+    /** `replayWhileLocked: false`: the faster option without the same-order guarantee. */
+    unlocked?: boolean;
     dual: (pool: DualPromisePool, table: string) => Op;
     raw: (source: Pool, target: Pool, table: string) => Op;
   }[] = [
@@ -324,6 +327,32 @@ async function sourceFirstCases(ctx: BenchContext): Promise<CaseRow[]> {
       preload: PRELOAD_ROWS,
       b: RAW_LOOP,
       goal: 0.8,
+      dual: (pool, table) => () => pool.query(`UPDATE \`${table}\` SET qty = qty + 1 WHERE id = ?`, [randomId()]),
+      raw: (source, target, table) => async () => {
+        const id = randomId();
+        await source.query(`UPDATE \`${table}\` SET qty = qty + 1 WHERE id = ?`, [id]);
+        await target.query(`UPDATE \`${table}\` SET qty = qty + 1 WHERE id = ?`, [id]);
+      },
+    },
+    {
+      label: 'INSERT, replayWhileLocked: false',
+      preload: 0,
+      b: RAW_LOOP,
+      goal: 0.95,
+      unlocked: true,
+      dual: (pool, table) => (caller) => pool.query(`INSERT INTO \`${table}\` (k, name, qty) VALUES (?, ?, ?)`, insertValues(caller)),
+      raw: (source, target, table) => async (caller) => {
+        const values = insertValues(caller);
+        const [result] = await source.query<ResultSetHeader>(`INSERT INTO \`${table}\` (k, name, qty) VALUES (?, ?, ?)`, values);
+        await target.query(`INSERT INTO \`${table}\` (id, k, name, qty) VALUES (?, ?, ?, ?)`, [result.insertId, ...values]);
+      },
+    },
+    {
+      label: 'UPDATE by PK, replayWhileLocked: false',
+      preload: PRELOAD_ROWS,
+      b: RAW_LOOP,
+      goal: 0.95,
+      unlocked: true,
       dual: (pool, table) => () => pool.query(`UPDATE \`${table}\` SET qty = qty + 1 WHERE id = ?`, [randomId()]),
       raw: (source, target, table) => async () => {
         const id = randomId();
@@ -374,7 +403,7 @@ async function sourceFirstCases(ctx: BenchContext): Promise<CaseRow[]> {
     const [tableA, tableB] = [`sf${i}_dual`, `sf${i}_raw`];
     await freshTable(ctx, tableA, c.preload);
     await freshTable(ctx, tableB, c.preload);
-    const dual = dualPool(ctx, 'source_first');
+    const dual = dualPool(ctx, 'source_first', c.unlocked !== true);
     const failures = countFailures(dual);
     const rawSource = rawPool(ctx.sourceUrl);
     const rawTarget = rawPool(ctx.targetUrl);

@@ -35,8 +35,12 @@ export async function autocommitWrite(engine: DualEngine, statement: Statement, 
   const planned = await engine.plan(statement, primary, database);
   refuseByPolicy(engine, statement, planned);
   if (scope === undefined) await engine.repairLogReady(primary);
-  const connection = scope?.connection ?? (await acquire(engine.sides[primary].pool));
   const replay = scope?.replay ?? ((work: SecondaryWork) => replayOnPool(context, work));
+  // A row image needs its locks for its own correctness; strict needs the transaction to undo the write.
+  if (!engine.options.replayWhileLocked && planned.plan.kind !== 'row_image' && !engine.options.strict) {
+    return writeThenReplay(context, statement, planned, scope?.connection ?? null, replay);
+  }
+  const connection = scope?.connection ?? (await acquire(engine.sides[primary].pool));
   try {
     await send(connection, 'query', 'START TRANSACTION');
     let step;
@@ -68,6 +72,35 @@ export async function autocommitWrite(engine: DualEngine, statement: Statement, 
   } finally {
     if (scope === undefined) connection.release();
   }
+}
+
+/**
+ * `replayWhileLocked: false`: the write commits on the primary side on its own (no transaction around it), the
+ * connection goes back to the pool, and then the replay runs. Cheaper, but two callers writing the same row can
+ * see their replays reach the secondary side in the other order than the primary side applied them; a replay
+ * that then affects a different number of rows is recorded as a divergence, and the verifier closes the rest.
+ * A failed replay is recorded after the write committed, so a crash in between loses its repair-log row.
+ */
+async function writeThenReplay(
+  context: ReplayContext,
+  statement: Statement,
+  planned: PlannedWrite,
+  held: PoolConnection | null,
+  replay: (work: SecondaryWork) => Promise<ReplayFailure | null>,
+): Promise<Outcome> {
+  const { engine } = context;
+  const primary = primarySide(context.mode);
+  const connection = held ?? (await acquire(engine.sides[primary].pool));
+  let step: PrimaryStep;
+  try {
+    step = await runPrimaryStep(engine, statement, planned, connection);
+  } finally {
+    if (held === null) connection.release();
+  }
+  engine.stats.acknowledgedWrites[primary] += 1;
+  const failure = step.work !== null ? await replay(step.work) : notReplayed(context, planned, statement, step);
+  if (failure !== null) await engine.recordFailures(primary, [failure], null);
+  return step.outcome;
 }
 
 /** Where an autocommit write on a checked-out connection runs: that connection, and its session's secondary side. */

@@ -35,6 +35,8 @@ export class DualConnection extends EventEmitter {
   #database: string | null;
   #inTransaction = false;
   #autocommit = true;
+  /** Writes of the open transaction, counted as acknowledged when it commits. */
+  #transactionWrites = 0;
   #tail: Promise<unknown> = Promise.resolve();
   #busy = 0;
   #released = false;
@@ -239,7 +241,7 @@ export class DualConnection extends EventEmitter {
     const session = this.#sessionSide();
     if (step.work !== null) session.replay(step.work);
     else session.note(notReplayed(this.#context, planned, statement, step));
-    engine.stats.acknowledgedWrites[this.#primarySide] += 1;
+    this.#transactionWrites += 1;
     return step.outcome;
   }
 
@@ -312,6 +314,8 @@ export class DualConnection extends EventEmitter {
       await this.#transactionGone();
       throw error;
     }
+    this.#engine.stats.acknowledgedWrites[this.#primarySide] += this.#transactionWrites;
+    this.#transactionWrites = 0;
     const late = await session.commit('COMMIT');
     await this.#engine.recordFailures(this.#primarySide, late, null);
     this.#inTransaction = false;
@@ -326,6 +330,7 @@ export class DualConnection extends EventEmitter {
   async #transactionGone(chain = false): Promise<void> {
     const session = this.#session;
     this.#inTransaction = false;
+    this.#transactionWrites = 0;
     if (session === null) return;
     await session.rollback();
     if (chain || !this.#autocommit) {

@@ -26,7 +26,10 @@ import { callArguments, needsClientFormatting, textAndValues, type CallArguments
 
 /** Counters a pool keeps since it was created. */
 export interface DualPoolStats {
-  /** Writes acknowledged to callers, by the side that answered them. */
+  /**
+   * Writes acknowledged to callers in the dual-write modes, by the side that answered them (a transaction's writes
+   * count when it commits). Writes in the `*_only` modes go straight to mysql2 and are not counted.
+   */
   readonly acknowledgedWrites: Record<Side, number>;
   /** Replays applied on the secondary side, by that side. */
   readonly replayedWrites: Record<Side, number>;

@@ -85,6 +85,17 @@ export interface DualPoolOptions {
    * @defaultValue 2000
    */
   readonly replayTimeoutMs?: number;
+  /**
+   * Replay an autocommit write while the primary side still holds its row locks (inside a short transaction
+   * committed after the replay), so that conflicting writes of concurrent callers land on the secondary side in
+   * the order the primary side applied them. `false` commits the write first and replays it after, which saves
+   * two round trips per write but opens a window: two callers writing the same row within a replay's time can
+   * leave the secondary side with the older value (a different number of affected rows is still detected and
+   * recorded; the verifier finds the rest), and a process crash between the commit and a failed replay's
+   * repair-log row loses that row. Row images and `strict` always run with the locks held.
+   * @defaultValue true
+   */
+  readonly replayWhileLocked?: boolean;
   /** See {@link UnsafeStatementPolicy}. @defaultValue `'row_image'` */
   readonly unsafeStatements?: UnsafeStatementPolicy;
   /** See {@link UnreplayableStatementPolicy}. @defaultValue `'reject'` */
@@ -130,6 +141,7 @@ export interface DualPoolOptions {
 /** {@link DualPoolOptions} with every default filled in. */
 export interface ResolvedOptions {
   readonly replayTimeoutMs: number;
+  readonly replayWhileLocked: boolean;
   readonly unsafeStatements: UnsafeStatementPolicy;
   readonly unreplayableStatements: UnreplayableStatementPolicy;
   readonly ddl: DdlPolicy;
@@ -145,6 +157,7 @@ export interface ResolvedOptions {
 /** The option values dualwrite uses when none is given. */
 export const DEFAULT_POOL_OPTIONS: ResolvedOptions = Object.freeze({
   replayTimeoutMs: 2000,
+  replayWhileLocked: true,
   unsafeStatements: 'row_image',
   unreplayableStatements: 'reject',
   ddl: 'refuse',
@@ -179,6 +192,7 @@ export function resolveOptions(options: DualPoolOptions): ResolvedOptions {
   const breaker = options.circuitBreaker;
   return {
     replayTimeoutMs: positive('replayTimeoutMs', options.replayTimeoutMs, d.replayTimeoutMs),
+    replayWhileLocked: options.replayWhileLocked ?? d.replayWhileLocked,
     unsafeStatements: oneOf('unsafeStatements', options.unsafeStatements, ['row_image', 'reject', 'record'], d.unsafeStatements),
     unreplayableStatements: oneOf('unreplayableStatements', options.unreplayableStatements, ['reject', 'record'], d.unreplayableStatements),
     ddl: oneOf('ddl', options.ddl, ['refuse', 'both'], d.ddl),

@@ -160,6 +160,22 @@ describe('promise pool', () => {
   });
 });
 
+describe('replayWhileLocked: false', () => {
+  it('commits on the primary side first, then replays, with the same IDs and values', async () => {
+    const fast = createPool({ source: { uri: db.sourceUrl }, target: { uri: db.targetUrl }, mode: 'source_first', replayWhileLocked: false });
+    try {
+      const [result] = await fast.query<ResultSetHeader>('INSERT INTO items (name, created) VALUES (?, NOW(6)), (?, NOW(6))', ['f1', 'f2']);
+      expect(result).toMatchObject({ insertId: 1, affectedRows: 2, serverStatus: 2 });
+      await fast.execute('UPDATE items SET qty = ? WHERE item_no = ?', [3, 2]);
+      await fast.query("INSERT IGNORE INTO items (name) VALUES ('f1'), ('f3')"); // a row image still holds its locks
+      await expectSidesIdentical(db.source, db.target, 'items');
+      expect(fast.stats().replayedWrites.target).toBe(3);
+    } finally {
+      await fast.end();
+    }
+  });
+});
+
 describe('callback pool', () => {
   let cb: DualPool;
   beforeAll(() => {
