@@ -8,7 +8,7 @@ import type { PoolConnection } from 'mysql2';
 import { DualWriteError } from '../errors.js';
 import type { FlagProvider, FlagState } from '../mode/flag-provider.js';
 import { InMemoryFlagProvider } from '../mode/in-memory-flag-provider.js';
-import type { Mode, Side } from '../mode/modes.js';
+import { oppositeSide, type Mode, type Side } from '../mode/modes.js';
 import { ModeGate, type SwitchInfo } from '../mode/switch-gate.js';
 import { CircuitBreaker, type CircuitState } from '../replay/circuit-breaker.js';
 import type { ReplayFailure } from '../replay/failure.js';
@@ -75,6 +75,8 @@ export interface PlannedWrite {
   readonly table: TableMetadata | null;
   /** The table as written in the statement, with the schema filled in. */
   readonly tableRef: { readonly schema: string | null; readonly name: string } | null;
+  /** The side the write is replayed on. */
+  readonly secondary: Side;
 }
 
 /** The shared engine. One per `createPool()`; the callback pool, its connections and its promise view use it. */
@@ -105,6 +107,7 @@ export class DualEngine {
   };
   readonly #events: EngineEvents;
   readonly #repairLogReady = new Map<Side, Promise<void>>();
+  readonly #flavors: Partial<Record<Side, ServerSettings['flavor']>> = {};
 
   constructor(options: DualPoolOptions, events: EngineEvents) {
     this.options = resolveOptions(options);
@@ -148,6 +151,12 @@ export class DualEngine {
   async plan(statement: Statement, primary: Side, database: string | null): Promise<PlannedWrite> {
     const cache = this.schema[primary];
     const settings = await cache.settings();
+    this.#flavors[primary] = settings.flavor;
+    const secondary = oppositeSide(primary);
+    if (this.#flavors[secondary] === undefined) {
+      // Learn the other side's flavour in the background; until then the portable clock pin is used there.
+      this.schema[secondary].settings().then((s) => (this.#flavors[secondary] = s.flavor), () => undefined);
+    }
     const { analysis } = statement;
     const written = analysis.tablesWritten;
     const first = written[0];
@@ -155,8 +164,8 @@ export class DualEngine {
     const table = tableRef?.schema ? await this.#metadata(cache, tableRef.schema, tableRef.name) : null;
     const single = written.length === 1 ? table : null;
     const plan = planReplay({ sql: statement.text, analysis, values: statement.values, table: single, settings });
-    if (plan.kind !== 'row_image') return { plan, rowImage: null, table: single, tableRef };
-    if (table === null) return { plan: { kind: 'unreplayable', reason: `${plan.reason}, and the metadata of the table written could not be read` }, rowImage: null, table, tableRef };
+    if (plan.kind !== 'row_image') return { plan, rowImage: null, table: single, tableRef, secondary };
+    if (table === null) return { plan: { kind: 'unreplayable', reason: `${plan.reason}, and the metadata of the table written could not be read` }, rowImage: null, table, tableRef, secondary };
     // A multi-table statement needs every table it names: load them now so the planner can look them up.
     const named = new Map<string, TableMetadata>();
     for (const ref of [...written, ...analysis.tablesRead]) {
@@ -173,8 +182,13 @@ export class DualEngine {
       tables: (ref) => named.get(`${ref.schema ?? ''}.${ref.name}`),
       maxRows: this.options.maxRowImageRows,
     });
-    if (rowImage.kind === 'unplannable') return { plan: { kind: 'unreplayable', reason: `${plan.reason}, and ${rowImage.message}` }, rowImage: null, table, tableRef };
-    return { plan, rowImage, table, tableRef };
+    if (rowImage.kind === 'unplannable') return { plan: { kind: 'unreplayable', reason: `${plan.reason}, and ${rowImage.message}` }, rowImage: null, table, tableRef, secondary };
+    return { plan, rowImage, table, tableRef, secondary };
+  }
+
+  /** Whether `side` runs MariaDB, whose `SET STATEMENT timestamp = … FOR …` pins the clock in the statement itself (unknown: no). */
+  statementClock(side: Side): boolean {
+    return this.#flavors[side] === 'mariadb';
   }
 
   /** The primary side's server settings (cached after the first call). */

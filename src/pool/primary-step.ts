@@ -14,7 +14,8 @@ import { withExplicitIds } from '../sql/rewrite-explicit-ids.js';
 import { ReplayDivergenceError } from '../errors.js';
 import type { DualEngine, PlannedWrite } from './engine.js';
 import type { SecondaryWork } from './secondary.js';
-import { affectedRowsOf, insertIdOf, send, sendAndForget, type Outcome } from './side-io.js';
+import { affectedRowsOf, insertIdOf, send, sendAndForget, type Method, type Outcome } from './side-io.js';
+import { oppositeSide } from '../mode/modes.js';
 import type { Statement } from './statement.js';
 
 /** What running a write on the primary side produced. */
@@ -46,15 +47,9 @@ export async function runPrimaryStep(engine: DualEngine, statement: Statement, p
     return { outcome, work: null, recordReason: plan.reason };
   }
   const clock = plan.pinClock ? clockLiteral(engine.options.now()) : null;
-  if (clock !== null) await send(connection, 'query', `SET timestamp = ${clock}`);
-  let outcome: Outcome;
-  let run: Statement = statement;
-  try {
-    if (plan.pins !== null) run = await pinnedStatement(engine, statement, plan.pins, connection);
-    outcome = await send(connection, run.method, run.sqlArg, run.valuesArg);
-  } finally {
-    if (clock !== null) sendAndForget(connection, 'SET timestamp = DEFAULT');
-  }
+  const primary = oppositeSide(planned.secondary);
+  const run = plan.pins !== null ? await pinnedStatement(engine, statement, plan.pins, connection) : statement;
+  const outcome = await sendAt(connection, run.method, run.sqlArg, run.valuesArg, clock, engine.statementClock(primary));
   let sql = run.text;
   let values: unknown[] | undefined = run.values;
   let keys: Record<string, unknown>[] | null = null;
@@ -81,14 +76,10 @@ export async function runPrimaryStep(engine: DualEngine, statement: Statement, p
       sql: statement.text,
       atomic: false,
       run: async (secondary) => {
-        if (clock !== null) await send(secondary, 'query', `SET timestamp = ${clock}`);
-        try {
-          const [result] = await send(secondary, method, { sql: replaySql, timeout: engine.options.replayTimeoutMs }, replayValues);
-          const affected = affectedRowsOf(result);
-          if (expected !== null && affected !== null && affected !== expected) throw new ReplayDivergenceError(expected, affected);
-        } finally {
-          if (clock !== null) sendAndForget(secondary, 'SET timestamp = DEFAULT');
-        }
+        const options = { sql: replaySql, timeout: engine.options.replayTimeoutMs };
+        const [result] = await sendAt(secondary, method, options, replayValues, clock, engine.statementClock(planned.secondary));
+        const affected = affectedRowsOf(result);
+        if (expected !== null && affected !== null && affected !== expected) throw new ReplayDivergenceError(expected, affected);
       },
     },
   };
@@ -160,6 +151,26 @@ async function pinnedStatement(engine: DualEngine, statement: Statement, pins: P
     values: pinned.values,
     analysis: engine.analyzer.analyze(pinned.sql),
   };
+}
+
+/**
+ * Sends a statement with the session clock pinned to `clock` (when not `null`): as one statement with MariaDB's
+ * `SET STATEMENT timestamp = … FOR` prefix when the server supports it and the statement goes through `query()`
+ * (a prepared statement's text must not change per call), else between `SET timestamp = …` and
+ * `SET timestamp = DEFAULT` (the reset is not waited for: mysql2 runs it before the connection's next command).
+ */
+async function sendAt(connection: PoolConnection, method: Method, sql: string | QueryOptions, values: unknown, clock: string | null, statementClock: boolean): Promise<Outcome> {
+  if (clock === null) return send(connection, method, sql, values);
+  if (statementClock && method === 'query') {
+    const prefix = `SET STATEMENT timestamp = ${clock} FOR `;
+    return send(connection, method, typeof sql === 'string' ? prefix + sql : { ...sql, sql: prefix + sql.sql }, values);
+  }
+  await send(connection, 'query', `SET timestamp = ${clock}`);
+  try {
+    return await send(connection, method, sql, values);
+  } finally {
+    sendAndForget(connection, 'SET timestamp = DEFAULT');
+  }
 }
 
 /** A Unix time in seconds with microseconds, as `SET timestamp` takes it: `1700000000.123000`. */
