@@ -395,3 +395,21 @@ export class ReplayTimeoutError extends DualWriteError {
     );
   }
 }
+
+/**
+ * The secondary side's circuit breaker is open: after repeated failures the pool does not wait on that side,
+ * and the write goes to the repair log without a replay attempt. The breaker lets one write probe the side
+ * again after a pause and closes when it succeeds. Carried by `replayFailure` events and repair-log rows.
+ *
+ * Code `ER_DUALWRITE_CIRCUIT_OPEN`.
+ */
+export class CircuitOpenError extends DualWriteError {
+  /** @param side - the secondary side */
+  constructor(side: string) {
+    super(
+      'ER_DUALWRITE_CIRCUIT_OPEN',
+      `The replay was not attempted: the circuit breaker of the secondary side (${side}) is open after repeated failures. ` +
+        'The write is in the repair log. Check the secondary server; replay resumes by itself once a probe succeeds.',
+    );
+  }
+}

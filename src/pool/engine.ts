@@ -238,6 +238,16 @@ export class DualEngine {
     }
   }
 
+  /** Asks the breaker whether a replay to `side` may be tried now (emitting `half_open` when a probe is let through). */
+  replayAllowed(side: Side): boolean {
+    const breaker = this.breakers[side];
+    if (breaker === null) return true;
+    const before = breaker.state;
+    const allowed = breaker.allow();
+    if (breaker.state !== before) this.#events.circuit(side, breaker.state);
+    return allowed;
+  }
+
   /** Reports a breaker's verdict on a replay attempt and emits state changes. */
   replayOutcome(side: Side, ok: boolean): void {
     const breaker = this.breakers[side];

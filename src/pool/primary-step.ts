@@ -9,8 +9,8 @@ import type { PoolConnection, QueryOptions } from 'mysql2';
 import { withPinnedValues, type PinPlan } from '../sql/pin-nondeterministic.js';
 import type { FailedTable } from '../replay/failure.js';
 import { applyRowImage, lockBefore, readAfter, type RowImage, type RowImagePlan, type SqlRunner, type WriteResult } from '../replay/row-image.js';
-import { generatedIds } from '../replay/plan.js';
-import { withExplicitIds } from '../sql/rewrite-explicit-ids.js';
+import { generatedIdsAfter } from '../replay/plan.js';
+import { explicitIdTexts, withExplicitIds } from '../sql/rewrite-explicit-ids.js';
 import { ReplayDivergenceError } from '../errors.js';
 import type { DualEngine, PlannedWrite } from './engine.js';
 import type { SecondaryWork } from './secondary.js';
@@ -56,7 +56,11 @@ export async function runPrimaryStep(engine: DualEngine, statement: Statement, p
   if (plan.ids !== null) {
     const first = insertIdOf(outcome[0]);
     if (first === null || first === 0n) return { outcome, work: null, recordReason: 'the primary side reported no exact insertId for generated auto-increment IDs' };
-    const ids = generatedIds(first, plan.ids);
+    const explicit = plan.ids.mixed ? explicitIdTexts(run.text, run.analysis, run.values, plan.ids.column, plan.ids) : null;
+    const ids = generatedIdsAfter(first, plan.ids, explicit);
+    if (ids === null) {
+      return { outcome, work: null, recordReason: 'an explicit auto-increment ID at or above the counter came after a generated row, so the generated IDs cannot be told' };
+    }
     ({ sql, values } = withExplicitIds(run.text, run.analysis, run.values, plan.ids.column, ids, plan.ids));
     if (planned.table !== null && planned.table.primaryKey.length === 1 && planned.table.primaryKey[0] === plan.ids.column.name) {
       keys = ids.map((id) => ({ [plan.ids!.column.name]: id }));

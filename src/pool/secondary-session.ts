@@ -102,10 +102,15 @@ export class SecondarySession {
       await this.#quietly('ROLLBACK');
       return [];
     }
-    const failure = await guarded(this.#context, { kind: 'statement', table: null, keys: null, sql }, async () => {
-      const connection = await this.#connectionNow();
-      await send(connection, 'query', sql);
-    });
+    const failure = await guarded(
+      this.#context,
+      { kind: 'statement', table: null, keys: null, sql },
+      async () => {
+        const connection = await this.#connectionNow();
+        await send(connection, 'query', sql);
+      },
+      () => this.#abandon(),
+    );
     if (failure === null) return [];
     return written.map((w) => failureOf(this.#context, w, 'transaction', failure.error));
   }
@@ -121,12 +126,12 @@ export class SecondarySession {
   /** Waits for the queue, rolls back an open transaction, and gives the connection back to its pool. */
   async close(destroy = false): Promise<void> {
     await this.#tail;
+    if (this.#inTransaction) await this.#quietly('ROLLBACK');
+    this.#endTransaction();
     if (this.#connection === null) return;
     const connection = await this.#connection.catch(() => null);
     this.#connection = null;
     if (connection === null) return;
-    if (this.#inTransaction) await send(connection, 'query', 'ROLLBACK').catch(() => undefined);
-    this.#endTransaction();
     if (destroy) connection.destroy();
     else connection.release();
   }
@@ -148,12 +153,17 @@ export class SecondarySession {
   async #run(work: SecondaryWork): Promise<ReplayFailure | null> {
     if (this.#inTransaction && this.#broken !== null) return failureOf(this.#context, work, 'transaction', this.#broken);
     const inTransaction = this.#inTransaction;
-    return guarded(this.#context, work, async () => {
-      const connection = await this.#connectionNow();
-      // Several writes that must land together get their own transaction when the session has none open.
-      if (!work.atomic || inTransaction) return work.run(connection);
-      return runInTransaction(connection, () => work.run(connection));
-    });
+    return guarded(
+      this.#context,
+      work,
+      async () => {
+        const connection = await this.#connectionNow();
+        // Several writes that must land together get their own transaction when the session has none open.
+        if (!work.atomic || inTransaction) return work.run(connection);
+        return runInTransaction(connection, () => work.run(connection));
+      },
+      () => this.#abandon(),
+    );
   }
 
   #fail(failure: ReplayFailure): void {
@@ -179,9 +189,31 @@ export class SecondarySession {
     return this.#connection;
   }
 
+  /**
+   * Sends a clean-up statement (ROLLBACK), bounded by `replayTimeoutMs`: a hung secondary must not hold up the
+   * caller's ROLLBACK or COMMIT. On timeout the connection is closed, which ends its transaction on the server.
+   */
   async #quietly(sql: string): Promise<void> {
     if (this.#connection === null) return;
     const connection = await this.#connection.catch(() => null);
-    if (connection !== null) await send(connection, 'query', sql).catch(() => undefined);
+    if (connection === null) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.#context.engine.options.replayTimeoutMs);
+    });
+    const outcome = await Promise.race([send(connection, 'query', sql).catch(() => 'failed' as const), timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') this.#abandon();
+  }
+
+  /**
+   * Closes the session's connection after a statement outlived the timeout (its queue would make every later
+   * statement wait behind it). An open transaction dies with it; its writes are recorded already. The next
+   * statement takes a fresh connection.
+   */
+  #abandon(): void {
+    const connection = this.#connection;
+    this.#connection = null;
+    void connection?.then((c) => c.destroy(), () => undefined);
   }
 }

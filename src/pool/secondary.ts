@@ -6,7 +6,7 @@
  * @module
  */
 import type { PoolConnection } from 'mysql2';
-import { ReplayTimeoutError } from '../errors.js';
+import { CircuitOpenError, ReplayTimeoutError } from '../errors.js';
 import type { Mode, Side } from '../mode/modes.js';
 import type { FailedTable, ReplayFailure, ReplayFailureKind } from '../replay/failure.js';
 import { asError, type DualEngine } from './engine.js';
@@ -57,14 +57,24 @@ export function failureOf(context: ReplayContext, work: Pick<SecondaryWork, 'tab
  */
 export function replayOnPool(context: ReplayContext, work: SecondaryWork): Promise<ReplayFailure | null> {
   const { engine, secondary } = context;
-  return guarded(context, work, async () => {
-    const connection = await acquire(engine.sides[secondary].pool);
+  // The attempt's connection, shared with the timeout handler.
+  const state: { connection: PoolConnection | null; destroyed: boolean } = { connection: null, destroyed: false };
+  const attempt = async (): Promise<void> => {
+    const held = await acquire(engine.sides[secondary].pool);
+    state.connection = held;
+    if (state.destroyed) held.destroy(); // the timeout passed while the pool made us wait
     try {
-      if (work.atomic) await inTransaction(connection, () => work.run(connection));
-      else await work.run(connection);
+      if (work.atomic) await inTransaction(held, () => work.run(held));
+      else await work.run(held);
     } finally {
-      connection.release();
+      if (!state.destroyed) held.release();
     }
+  };
+  // A connection whose statement outlived the timeout is closed, not returned to the pool: its next user would
+  // queue behind the stuck statement, and the late statement must not land after later replays.
+  return guarded(context, work, attempt, () => {
+    state.destroyed = true;
+    state.connection?.destroy();
   });
 }
 
@@ -72,14 +82,21 @@ export function replayOnPool(context: ReplayContext, work: SecondaryWork): Promi
  * Runs `attempt` under the breaker and the timeout, turning its outcome into `null` or a failure.
  * Shared by autocommit replays and by replays inside a checked-out connection's session.
  */
-export async function guarded(context: ReplayContext, work: Pick<SecondaryWork, 'table' | 'keys' | 'sql' | 'kind'>, attempt: () => Promise<void>): Promise<ReplayFailure | null> {
+export async function guarded(
+  context: ReplayContext,
+  work: Pick<SecondaryWork, 'table' | 'keys' | 'sql' | 'kind'>,
+  attempt: () => Promise<void>,
+  onTimeout?: () => void,
+): Promise<ReplayFailure | null> {
   const { engine, secondary } = context;
-  const breaker = engine.breakers[secondary];
-  if (breaker !== null && !breaker.allow()) return failureOf(context, work, 'circuit_open', null);
+  if (!engine.replayAllowed(secondary)) return failureOf(context, work, 'circuit_open', new CircuitOpenError(secondary));
   const timeoutMs = engine.options.replayTimeoutMs;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ReplayTimeoutError(secondary, timeoutMs)), timeoutMs);
+    timer = setTimeout(() => {
+      onTimeout?.();
+      reject(new ReplayTimeoutError(secondary, timeoutMs));
+    }, timeoutMs);
   });
   const running = attempt();
   running.catch(() => undefined); // a late failure after the timeout is already reported as the timeout

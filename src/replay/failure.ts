@@ -41,7 +41,7 @@ export interface ReplayFailure {
   readonly keys: readonly Readonly<Record<string, unknown>>[] | null;
   /** The statement as the caller sent it (without values). */
   readonly sql: string;
-  /** The error of the secondary side, or of dualwrite (timeout, divergence), or `null` for `circuit_open` / `recorded`. */
+  /** The secondary side's error, or dualwrite's (timeout, divergence, circuit open, not replayed by policy); `null` only when none applies. */
   readonly error: Error | null;
   /** When it happened, in milliseconds since the epoch. */
   readonly at: number;

@@ -21,6 +21,11 @@ export interface IdPlan {
   readonly step: bigint;
   /** `NO_AUTO_VALUE_ON_ZERO` is in the primary side's `sql_mode`. */
   readonly noAutoValueOnZero: boolean;
+  /**
+   * Some rows give explicit IDs (lock mode 1 only). The generated IDs are consecutive unless an explicit ID at or
+   * above the counter comes after a generated row: {@link generatedIdsAfter} checks that once insertId is known.
+   */
+  readonly mixed: boolean;
 }
 
 /** The same statement replayed on the secondary side, made exact. */
@@ -126,7 +131,8 @@ export function planReplay(input: ReplayPlanInput): ReplayPlan {
   if (generated === null) return { kind: 'row_image', reason: 'the rows whose auto-increment ID the server generates cannot be told exactly' };
   const generatedCount = generated.filter(Boolean).length;
   if (generatedCount === 0) return { kind: 'statement', pinClock, ids: null, pins };
-  if (generatedCount < generated.length && input.settings.innodbAutoincLockMode !== 1) {
+  const mixed = generatedCount < generated.length;
+  if (mixed && input.settings.innodbAutoincLockMode !== 1) {
     return {
       kind: 'unreplayable',
       reason:
@@ -137,13 +143,26 @@ export function planReplay(input: ReplayPlanInput): ReplayPlan {
   return {
     kind: 'statement',
     pinClock,
-    ids: { column, generatedCount, step: BigInt(input.settings.autoIncrementIncrement), ...options },
+    ids: { column, generatedCount, step: BigInt(input.settings.autoIncrementIncrement), mixed, ...options },
     pins,
   };
 }
 
-/** The generated IDs of an INSERT: `count` IDs from the first one, `step` apart. */
-export function generatedIds(first: bigint, plan: IdPlan): bigint[] {
+/**
+ * The generated IDs of an INSERT: `count` IDs from the first one, `step` apart; or `null` when an explicit ID that
+ * comes after a generated row may have moved the counter (it is not a plain integer below `first`), so the server
+ * numbered the later rows from that ID on.
+ *
+ * @param explicit - per row, the explicit ID's text or `null` for a generated row (`explicitIdTexts`); only read for mixed plans
+ */
+export function generatedIdsAfter(first: bigint, plan: IdPlan, explicit: readonly (string | null)[] | null): bigint[] | null {
+  if (plan.mixed) {
+    if (explicit === null) return null;
+    const firstGenerated = explicit.indexOf(null);
+    for (const text of explicit.slice(firstGenerated + 1)) {
+      if (text !== null && !(/^\d+$/.test(text) && BigInt(text) < first)) return null;
+    }
+  }
   const ids: bigint[] = [];
   for (let i = 0n; i < BigInt(plan.generatedCount); i++) ids.push(first + i * plan.step);
   return ids;

@@ -83,6 +83,8 @@ interface Plan {
   readonly generated: boolean[];
   /** One per generated row, in row order (so in text order). */
   readonly sites: Site[];
+  /** Per row: the explicit value written for the column as text (a bound value or a literal's text), or `null` for a generated row. */
+  readonly explicit: (string | null)[];
   /** Where the column's name is added to the column list (or a column list is added), or -1. */
   readonly columnAt: number;
   /** The text inserted at {@link Plan.columnAt}. */
@@ -147,6 +149,22 @@ export function generatedIdRows(
   options?: ExplicitIdOptions,
 ): boolean[] | null {
   return plan(sql, analysis, values, column, options)?.generated ?? null;
+}
+
+/**
+ * For each row of an INSERT/REPLACE … VALUES or … SET, the explicit value it writes into the auto-increment column
+ * as text (a bound value as `String(value)`, a literal without its quotes), or `null` for a row whose ID the server
+ * generated; `null` as a whole when {@link generatedIdRows} is `null`. Replay planning uses it to see whether an
+ * explicit ID may have moved the auto-increment counter between generated rows.
+ */
+export function explicitIdTexts(
+  sql: string,
+  analysis: StatementAnalysis,
+  values: readonly unknown[] | undefined,
+  column: AutoIncrementColumn,
+  options?: ExplicitIdOptions,
+): (string | null)[] | null {
+  return plan(sql, analysis, values, column, options)?.explicit ?? null;
 }
 
 /**
@@ -276,11 +294,11 @@ function plan(
     }
     if (found === null) {
       if ((write.rowAlias?.columns ?? null) !== null) return null;
-      return { generated: [true], sites: [{ kind: 'insert', at: last.value.span.end, prefix: `, ${quoted} = ` }], columnAt: -1, columnText: '' };
+      return { generated: [true], sites: [{ kind: 'insert', at: last.value.span.end, prefix: `, ${quoted} = ` }], explicit: [null], columnAt: -1, columnText: '' };
     }
     const site = siteOf(sql, found, values, zeroGenerates);
     if (site === undefined) return null;
-    return { generated: [site !== null], sites: site === null ? [] : [site], columnAt: -1, columnText: '' };
+    return { generated: [site !== null], sites: site === null ? [] : [site], explicit: [site === null ? slotText(sql, found, values) : null], columnAt: -1, columnText: '' };
   }
 
   const rows = write.rows;
@@ -315,14 +333,17 @@ function plan(
   }
 
   const generated: boolean[] = new Array<boolean>(rows.length);
+  const explicit: (string | null)[] = new Array<string | null>(rows.length);
   const sites: Site[] = [];
   for (let r = 0; r < rows.length; r++) {
-    const site = siteOf(sql, (rows[r] as InsertRow).values[slotIndex] as ValueSlot, values, zeroGenerates);
+    const slot = (rows[r] as InsertRow).values[slotIndex] as ValueSlot;
+    const site = siteOf(sql, slot, values, zeroGenerates);
     if (site === undefined) return null;
     generated[r] = site !== null;
+    explicit[r] = site === null ? slotText(sql, slot, values) : null;
     if (site !== null) sites.push(site);
   }
-  return { generated, sites, columnAt: -1, columnText: '' };
+  return { generated, sites, explicit, columnAt: -1, columnText: '' };
 }
 
 /** The plan when the column is added to the column list at `columnAt` and a value to the end of every row. */
@@ -338,7 +359,15 @@ function addColumn(sql: string, write: InsertAnalysis, columnAt: number, columnT
     const lastValue = row.values[row.values.length - 1];
     sites[r] = lastValue === undefined ? { kind: 'insert', at: row.span.start + 1, prefix: '' } : { kind: 'insert', at: lastValue.span.end, prefix: ', ' };
   }
-  return { generated, sites, columnAt, columnText };
+  return { generated, sites, explicit: new Array<string | null>(rows.length).fill(null), columnAt, columnText };
+}
+
+/** The value a slot writes, as text: its bound value, or its literal's text without quotes. */
+function slotText(sql: string, slot: ValueSlot, values: readonly unknown[] | undefined): string {
+  if (slot.kind === 'placeholder') return String(values?.[slot.placeholders[0] ?? -1]);
+  const text = sql.slice(slot.span.start, slot.span.end);
+  const quote = text.charCodeAt(0);
+  return quote === 39 || quote === 34 ? text.slice(1, -1) : text;
 }
 
 /**

@@ -209,7 +209,7 @@ describe.skipIf(!canSpawnServers())('generated IDs under innodb_autoinc_lock_mod
     await runCase(lockMode2, { lockMode: 2, increment: 1, offsets: [1, 1] });
   });
 
-  it('lock mode 1: an INSERT whose explicit ID lies above the counter, between generated rows, reaches the target with the IDs the source stored', async () => {
+  it('lock mode 1: an INSERT whose explicit ID lies above the counter, between generated rows, is never replayed with other IDs than the source stored (it is recorded for repair)', async () => {
     // Under lock mode 1 the server numbers the rows after such an explicit ID from that ID + 1, not from the first
     // generated ID: (NULL, 'a'), (N + 100, 'b'), (NULL, 'c') stores a = N, b = N + 100, c = N + 101.
     await setIncrement(lockMode1 as Pair, 1, [1, 1]);
@@ -226,6 +226,12 @@ describe.skipIf(!canSpawnServers())('generated IDs under innodb_autoinc_lock_mod
       // Either the target holds the same rows, or the write is refused/recorded — never a silently different ID.
       const recorded = pool.stats().replayFailures.target;
       if (recorded === 0) await expectSidesIdentical(db.source, db.target, 'jumps');
+      else {
+        const log = await rowsOf(db.source, 'SELECT kind, table_name FROM dualwrite_repair_log');
+        expect(log.map((r) => `${String(r.kind)} ${String(r.table_name)}`)).toEqual(['recorded jumps']);
+        const target = await rowsOf(db.target, 'SELECT COUNT(*) AS n FROM jumps');
+        expect(Number(target[0]?.n)).toBe(0);
+      }
     } finally {
       await pool.end();
       await db.drop();

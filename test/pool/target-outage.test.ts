@@ -203,7 +203,7 @@ async function outageCase(fault: 'stop' | 'kill' | 'pause'): Promise<void> {
       expect(['statement', 'transaction', 'circuit_open']).toContain(row.kind);
       expect(row.statement_digest).toBe(createHash('sha256').update(String(row.statement)).digest('hex'));
       if (row.kind === 'statement') expect(row.error_message).not.toBeNull();
-      if (row.kind === 'circuit_open') expect(row.error_message).toBeNull();
+      if (row.kind === 'circuit_open') expect(row.error_code).toBe('ER_DUALWRITE_CIRCUIT_OPEN');
       if (row.table_name !== null) expect(row.table_schema).toBe(db.name);
     }
     // INSERTs with generated IDs into a single-column primary key are logged with exactly the IDs they were given.
