@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { PoolConnection, QueryOptions } from 'mysql2';
-import { DdlRefusedError, ReplayFailedError } from '../errors.js';
+import { DdlRefusedError, DualWriteError, ReplayFailedError } from '../errors.js';
 import { oppositeSide, primarySide, writesBothSides, type Mode, type Side } from '../mode/modes.js';
 import type { ModePin } from '../mode/switch-gate.js';
 import type { ReplayFailure } from '../replay/failure.js';
@@ -120,6 +120,44 @@ export class DualConnection extends EventEmitter {
   /** The primary connection's `format`. */
   format(sql: string, values?: unknown): string {
     return this.#primary.format(sql, values);
+  }
+
+  /**
+   * Not supported on a dual-write connection: a statement prepared on the primary side alone would run its writes
+   * there only. Calls back with `ER_DUALWRITE_UNSUPPORTED`; use `execute()`, which prepares on both sides.
+   */
+  prepare(_options: unknown, callback?: (error: Error | null) => void): void {
+    const error = unsupported('prepare()', 'use execute(sql, values), which prepares and caches the statement on each side');
+    if (callback) process.nextTick(callback, error);
+    else throw error;
+  }
+
+  /** Not supported: the two sides would run as different users. Calls back with `ER_DUALWRITE_UNSUPPORTED`. */
+  changeUser(_options: unknown, callback?: (error: Error | null) => void): void {
+    const error = unsupported('changeUser()', 'create a dual-write pool with the other credentials for both sides');
+    if (callback) process.nextTick(callback, error);
+    else throw error;
+  }
+
+  /**
+   * Resets the session (COM_RESET_CONNECTION) on the primary side, and ends the secondary side's session too
+   * (its connection is rolled back and closed; a fresh one mirrors the new session).
+   */
+  reset(callback?: (error: Error | null) => void): void {
+    const session = this.#session;
+    this.#session = null;
+    this.#inTransaction = false;
+    this.#autocommit = true;
+    this.#transactionWrites = 0;
+    this.#tail = this.#tail.then(async () => {
+      await session?.close(true); // closed, not pooled: its session state must not reach the pool's next user
+      await new Promise<void>((resolve) => {
+        this.#primary.reset((error) => {
+          callback?.(error ?? null);
+          resolve();
+        });
+      });
+    });
   }
 
   /** Pauses the primary connection (streaming reads). */
@@ -357,4 +395,8 @@ export class DualConnection extends EventEmitter {
     session.session(statement.text, statement.values);
     return outcome;
   }
+}
+
+function unsupported(what: string, instead: string): DualWriteError {
+  return new DualWriteError('ER_DUALWRITE_UNSUPPORTED', `${what} is not supported on a dual-write connection: it would act on the primary side only. Instead, ${instead}.`);
 }

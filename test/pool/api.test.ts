@@ -152,6 +152,22 @@ describe('promise pool', () => {
     await expectSidesIdentical(db.source, db.target, 'items');
   });
 
+  it('refuses prepare() and changeUser() with a clear error, and reset() resets both sides of the session', async () => {
+    const conn = await pool.getConnection();
+    try {
+      expect(await rejection(conn.prepare('INSERT INTO items (name) VALUES (?)'))).toMatchObject({ code: 'ER_DUALWRITE_UNSUPPORTED' });
+      expect(await rejection(conn.changeUser({ user: 'other' }))).toMatchObject({ code: 'ER_DUALWRITE_UNSUPPORTED' });
+      await conn.query("SET @@session.sql_mode = 'NO_AUTO_VALUE_ON_ZERO'");
+      await conn.reset();
+      const [rows] = await conn.query<RowDataPacket[]>('SELECT @@session.sql_mode AS mode');
+      expect(String(rows[0]?.mode)).not.toBe('NO_AUTO_VALUE_ON_ZERO');
+      await conn.query('INSERT INTO items (item_no, name) VALUES (0, ?)', ['after reset']);
+    } finally {
+      conn.release();
+    }
+    await expectSidesIdentical(db.source, db.target, 'items');
+  });
+
   it('refuses DDL in a dual-write mode by default, and on neither side runs it', async () => {
     const error = await rejection(pool.query('ALTER TABLE items ADD COLUMN extra INT'));
     expect(error.code).toBe('ER_DUALWRITE_DDL_REFUSED');
