@@ -11,7 +11,7 @@ import { InMemoryFlagProvider } from '../mode/in-memory-flag-provider.js';
 import { oppositeSide, type Mode, type Side } from '../mode/modes.js';
 import { ModeGate, type SwitchInfo } from '../mode/switch-gate.js';
 import { CircuitBreaker, type CircuitState } from '../replay/circuit-breaker.js';
-import type { ReplayFailure } from '../replay/failure.js';
+import type { FailedTable, ReplayFailure } from '../replay/failure.js';
 import { planReplay, type ReplayPlan } from '../replay/plan.js';
 import { repairLogDdl, repairLogInsert } from '../replay/repair-log.js';
 import { planRowImage, type RowImagePlan } from '../replay/row-image.js';
@@ -77,6 +77,8 @@ export interface PlannedWrite {
   readonly tableRef: { readonly schema: string | null; readonly name: string } | null;
   /** The side the write is replayed on. */
   readonly secondary: Side;
+  /** The other tables the statement writes (multi-table UPDATE/DELETE), schema filled in. */
+  readonly otherTables: readonly FailedTable[];
 }
 
 /** The shared engine. One per `createPool()`; the callback pool, its connections and its promise view use it. */
@@ -161,11 +163,12 @@ export class DualEngine {
     const written = analysis.tablesWritten;
     const first = written[0];
     const tableRef = first === undefined ? null : this.qualify(first, database);
+    const otherTables = written.slice(1).map((ref) => this.qualify(ref, database));
     const table = tableRef?.schema ? await this.#metadata(cache, tableRef.schema, tableRef.name) : null;
     const single = written.length === 1 ? table : null;
     const plan = planReplay({ sql: statement.text, analysis, values: statement.values, table: single, settings });
-    if (plan.kind !== 'row_image') return { plan, rowImage: null, table: single, tableRef, secondary };
-    if (table === null) return { plan: { kind: 'unreplayable', reason: `${plan.reason}, and the metadata of the table written could not be read` }, rowImage: null, table, tableRef, secondary };
+    if (plan.kind !== 'row_image') return { plan, rowImage: null, table: single, tableRef, secondary, otherTables };
+    if (table === null) return { plan: { kind: 'unreplayable', reason: `${plan.reason}, and the metadata of the table written could not be read` }, rowImage: null, table, tableRef, secondary, otherTables };
     // A multi-table statement needs every table it names: load them now so the planner can look them up.
     const named = new Map<string, TableMetadata>();
     for (const ref of [...written, ...analysis.tablesRead]) {
@@ -182,8 +185,8 @@ export class DualEngine {
       tables: (ref) => named.get(`${ref.schema ?? ''}.${ref.name}`),
       maxRows: this.options.maxRowImageRows,
     });
-    if (rowImage.kind === 'unplannable') return { plan: { kind: 'unreplayable', reason: `${plan.reason}, and ${rowImage.message}` }, rowImage: null, table, tableRef, secondary };
-    return { plan, rowImage, table, tableRef, secondary };
+    if (rowImage.kind === 'unplannable') return { plan: { kind: 'unreplayable', reason: `${plan.reason}, and ${rowImage.message}` }, rowImage: null, table, tableRef, secondary, otherTables };
+    return { plan, rowImage, table, tableRef, secondary, otherTables };
   }
 
   /** Whether `side` runs MariaDB, whose `SET STATEMENT timestamp = … FOR …` pins the clock in the statement itself (unknown: no). */

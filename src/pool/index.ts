@@ -17,5 +17,5 @@ export {
   type UnsafeStatementPolicy,
 } from './options.js';
 export { type DualPoolControls, type DualPromisePool } from './promise-pool.js';
-export type { FailedTable, ReplayFailure, ReplayFailureKind } from '../replay/failure.js';
+export type { FailedTable, ReplayFailure, ReplayFailureKind, TableKeys } from '../replay/failure.js';
 export type { CircuitState } from '../replay/circuit-breaker.js';

@@ -7,7 +7,7 @@
  */
 import type { PoolConnection, QueryOptions } from 'mysql2';
 import { withPinnedValues, type PinPlan } from '../sql/pin-nondeterministic.js';
-import type { FailedTable } from '../replay/failure.js';
+import type { FailedTable, TableKeys } from '../replay/failure.js';
 import { applyRowImage, lockBefore, readAfter, type RowImage, type RowImagePlan, type SqlRunner, type WriteResult } from '../replay/row-image.js';
 import { generatedIdsAfter } from '../replay/plan.js';
 import { explicitIdTexts, withExplicitIds } from '../sql/rewrite-explicit-ids.js';
@@ -28,6 +28,8 @@ export interface PrimaryStep {
   readonly recordReason: string | null;
   /** Primary-key values of the rows written, when known (for the repair log when the write is recorded). */
   readonly keys?: readonly Readonly<Record<string, unknown>>[] | null;
+  /** Other tables written, with their keys (multi-table statements). */
+  readonly otherTables?: readonly TableKeys[];
 }
 
 /**
@@ -99,8 +101,10 @@ async function rowImageStep(statement: Statement, plan: RowImagePlan, connection
   const before = await lockBefore(runner, plan);
   const outcome = await send(connection, statement.method, statement.sqlArg, statement.valuesArg);
   const image = await readAfter(runner, plan, before, outcome[0] as WriteResult);
-  const keys = imageKeys(image);
-  if (image.problem !== null) return { outcome, work: null, recordReason: image.problem.message, keys };
+  const [first, ...others] = imageTables(image, table);
+  const keys = first?.keys ?? null;
+  const otherTables = others.length > 0 ? others : undefined;
+  if (image.problem !== null) return { outcome, work: null, recordReason: image.problem.message, keys, ...(otherTables ? { otherTables } : {}) };
   return {
     outcome,
     recordReason: null,
@@ -109,6 +113,7 @@ async function rowImageStep(statement: Statement, plan: RowImagePlan, connection
       kind: 'row_image',
       table,
       keys,
+      ...(otherTables ? { otherTables } : {}),
       sql: statement.text,
       atomic: true,
       run: async (secondary) => void (await applyRowImage(sqlRunner(secondary), image)),
@@ -116,15 +121,15 @@ async function rowImageStep(statement: Statement, plan: RowImagePlan, connection
   };
 }
 
-/** The primary keys of every row an image touches (kept or deleted), as `{ column: value }` objects, for the repair log. */
-function imageKeys(image: RowImage): Record<string, unknown>[] | null {
-  const first = image.tables[0];
-  if (first === undefined) return null;
-  const keys: Record<string, unknown>[] = [];
-  for (const tuple of [...first.rowKeys, ...first.deletedKeys]) {
-    keys.push(Object.fromEntries(first.primaryKey.map((column, i) => [column, tuple[i]])));
-  }
-  return keys;
+/**
+ * Each table of an image with the primary keys of every row it touches (kept or deleted), as `{ column: value }`
+ * objects, for the repair log. The first is the table the statement writes first, named as the pool names it.
+ */
+function imageTables(image: RowImage, table: FailedTable | null): TableKeys[] {
+  return image.tables.map((t, i) => ({
+    table: i === 0 && table !== null ? table : { schema: t.table.schema ?? table?.schema ?? null, name: t.table.name },
+    keys: [...t.rowKeys, ...t.deletedKeys].map((tuple) => Object.fromEntries(t.primaryKey.map((column, c) => [column, tuple[c]]))),
+  }));
 }
 
 /** A promise-style runner over a mysql2 callback connection, as row-image replay takes it. */

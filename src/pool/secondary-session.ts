@@ -17,7 +17,7 @@ import { failureOf, guarded, type ReplayContext, type SecondaryWork } from './se
 import { acquire, inTransaction as runInTransaction, send } from './side-io.js';
 
 /** A write of the current transaction, kept until COMMIT so it can be recorded if the transaction breaks. */
-type Written = Pick<SecondaryWork, 'table' | 'keys' | 'sql'>;
+type Written = Pick<SecondaryWork, 'table' | 'keys' | 'sql' | 'otherTables'>;
 
 /** See the module description. */
 export class SecondarySession {

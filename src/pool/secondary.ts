@@ -8,7 +8,7 @@
 import type { PoolConnection } from 'mysql2';
 import { CircuitOpenError, ReplayTimeoutError } from '../errors.js';
 import type { Mode, Side } from '../mode/modes.js';
-import type { FailedTable, ReplayFailure, ReplayFailureKind } from '../replay/failure.js';
+import type { FailedTable, ReplayFailure, ReplayFailureKind, TableKeys } from '../replay/failure.js';
 import { asError, type DualEngine } from './engine.js';
 import { acquire, inTransaction } from './side-io.js';
 
@@ -20,6 +20,8 @@ export interface SecondaryWork {
   readonly table: FailedTable | null;
   /** Primary-key values of the rows written, when known. */
   readonly keys: readonly Readonly<Record<string, unknown>>[] | null;
+  /** Other tables written (multi-table statements), with their keys. */
+  readonly otherTables?: readonly TableKeys[];
   /** The caller's statement text. */
   readonly sql: string;
   /** True when the work sends several writes that must land together (a row image). */
@@ -36,13 +38,19 @@ export interface ReplayContext {
 }
 
 /** A {@link ReplayFailure} for `work`. */
-export function failureOf(context: ReplayContext, work: Pick<SecondaryWork, 'table' | 'keys' | 'sql'>, kind: ReplayFailureKind, error: Error | null): ReplayFailure {
+export function failureOf(
+  context: ReplayContext,
+  work: Pick<SecondaryWork, 'table' | 'keys' | 'sql' | 'otherTables'>,
+  kind: ReplayFailureKind,
+  error: Error | null,
+): ReplayFailure {
   return {
     kind,
     secondarySide: context.secondary,
     mode: context.mode,
     table: work.table,
     keys: work.keys,
+    ...(work.otherTables === undefined ? {} : { otherTables: work.otherTables }),
     sql: work.sql,
     error,
     at: context.engine.options.now(),

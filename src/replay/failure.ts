@@ -24,6 +24,14 @@ export interface FailedTable {
   readonly name: string;
 }
 
+/** A table a write changed and the primary keys of its rows there, when known. */
+export interface TableKeys {
+  /** The table. */
+  readonly table: FailedTable;
+  /** Primary-key values of the rows, one object per row; `null` when only the table is known. */
+  readonly keys: readonly Readonly<Record<string, unknown>>[] | null;
+}
+
 /** One write the secondary side does not have (or may not have), as emitted and written to the repair log. */
 export interface ReplayFailure {
   /** Why it is in the repair log. */
@@ -39,6 +47,11 @@ export interface ReplayFailure {
    * `null` when only the table is known (the repair tool then checks the whole table).
    */
   readonly keys: readonly Readonly<Record<string, unknown>>[] | null;
+  /**
+   * The other tables the write changed, with their keys when known (a multi-table UPDATE/DELETE); each gets a
+   * repair-log row of its own. Absent for single-table writes.
+   */
+  readonly otherTables?: readonly TableKeys[];
   /** The statement as the caller sent it (without values). */
   readonly sql: string;
   /** The secondary side's error, or dualwrite's (timeout, divergence, circuit open, not replayed by policy); `null` only when none applies. */

@@ -43,11 +43,12 @@ export function repairLogDdl(table: string): string {
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='dualwrite: writes the secondary side is missing'`;
 }
 
-/** One INSERT writing all of `failures` (at least one) to the repair log, with its values. */
+/** One INSERT writing all of `failures` (at least one) to the repair log, one row per table a failure names, with its values. */
 export function repairLogInsert(table: string, failures: readonly ReplayFailure[]): { sql: string; values: unknown[] } {
   const values: unknown[] = [];
   const rows: string[] = [];
-  for (const f of failures) {
+  const perTable = failures.flatMap((f) => [f, ...(f.otherTables ?? []).map((other) => ({ ...f, table: other.table, keys: other.keys }))]);
+  for (const f of perTable) {
     const error: { code?: unknown; errno?: unknown; message: string } | null = f.error;
     rows.push('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
     values.push(

@@ -104,6 +104,39 @@ describe('policies', () => {
     }
   });
 
+  it("unsafeStatements: 'record' logs a multi-table UPDATE once per table it changes (whole tables: no row image was read)", async () => {
+    const p = pool({ unsafeStatements: 'record', repairLogTable: 'repairs_multi' });
+    try {
+      await db.source.query("INSERT INTO accounts (email) VALUES ('a@x'), ('b@x')");
+      await db.source.query("INSERT INTO archive (email) VALUES ('a@x')");
+      await p.query('UPDATE accounts a JOIN archive r ON r.email = a.email SET a.visits = 5, r.email = UPPER(r.email)');
+      const [log] = await db.source.query<RowDataPacket[]>('SELECT kind, table_name, primary_keys FROM repairs_multi ORDER BY table_name');
+      expect(log.map((row) => [row.kind, row.table_name, row.primary_keys])).toEqual([
+        ['recorded', 'accounts', null],
+        ['recorded', 'archive', null],
+      ]);
+    } finally {
+      await p.end();
+    }
+  });
+
+  it('a failed multi-table row image is logged once per table, each with the keys of the rows it changed', async () => {
+    const p = pool({ repairLogTable: 'repairs_image' });
+    try {
+      await db.source.query("INSERT INTO accounts (email) VALUES ('a@x'), ('b@x')");
+      await db.source.query("INSERT INTO archive (email) VALUES ('a@x')");
+      await db.target.query('DROP TABLE archive'); // the replay fails on the target
+      await p.query('UPDATE accounts a JOIN archive r ON r.email = a.email SET a.visits = 5, r.email = UPPER(r.email)');
+      const [log] = await db.source.query<RowDataPacket[]>('SELECT kind, table_name, primary_keys FROM repairs_image ORDER BY table_name');
+      expect(log.map((row) => [row.kind, row.table_name, JSON.parse(String(row.primary_keys))])).toEqual([
+        ['row_image', 'accounts', [{ account_no: '1' }]],
+        ['row_image', 'archive', [{ account_no: '1' }]],
+      ]);
+    } finally {
+      await p.end();
+    }
+  });
+
   it('refuses an unreplayable statement (a stored procedure call) by default', async () => {
     const p = pool();
     try {
