@@ -58,6 +58,20 @@ export class DualPool extends EventEmitter {
     forwardEvents(this, [source.pool, target.pool], ['connection', 'acquire', 'release', 'enqueue']);
   }
 
+  /** Adds a listener; the pool's own events ({@link DualPoolEvents}) are typed, mysql2's pool events are passed through. */
+  override on<E extends keyof DualPoolEvents>(event: E, listener: (...args: DualPoolEvents[E]) => void): this;
+  override on(event: string | symbol, listener: (...args: never[]) => void): this;
+  override on(event: string | symbol, listener: (...args: never[]) => void): this {
+    return super.on(event, listener as (...args: unknown[]) => void);
+  }
+
+  /** Like {@link DualPool.on}, for one call. */
+  override once<E extends keyof DualPoolEvents>(event: E, listener: (...args: DualPoolEvents[E]) => void): this;
+  override once(event: string | symbol, listener: (...args: never[]) => void): this;
+  override once(event: string | symbol, listener: (...args: never[]) => void): this {
+    return super.once(event, listener as (...args: unknown[]) => void);
+  }
+
   /** The mode in force for new writes. */
   get mode(): Mode {
     return this.engine.gate.currentMode;
