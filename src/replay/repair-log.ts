@@ -6,6 +6,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import { encodeKeyJson } from '../migrate/key-json.js';
 import type { ReplayFailure } from './failure.js';
 
 /** Longest statement text kept in the log (the digest always covers the whole text). */
@@ -58,7 +59,7 @@ export function repairLogInsert(table: string, failures: readonly ReplayFailure[
       f.mode,
       f.table?.schema ?? null,
       f.table?.name ?? null,
-      f.keys === null ? null : encodeKeys(f.keys),
+      f.keys === null ? null : encodeKeyJson(f.keys),
       createHash('sha256').update(f.sql).digest('hex'),
       f.sql.length > MAX_STATEMENT_CHARS ? f.sql.slice(0, MAX_STATEMENT_CHARS) : f.sql,
       error && typeof error.code === 'string' ? error.code : null,
@@ -72,20 +73,6 @@ export function repairLogInsert(table: string, failures: readonly ReplayFailure[
       `statement_digest, statement, error_code, error_errno, error_message) VALUES ${rows.join(', ')}`,
     values,
   };
-}
-
-/**
- * Key values as JSON that keeps every value exact: bigints and strings as strings, Buffers as
- * `{"$hex": "…"}`, numbers as numbers.
- */
-export function encodeKeys(keys: readonly Readonly<Record<string, unknown>>[]): string {
-  return JSON.stringify(keys, (_key, value: unknown) => {
-    if (typeof value === 'bigint') return value.toString();
-    if (value !== null && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer') {
-      return { $hex: Buffer.from((value as { data: number[] }).data).toString('hex') };
-    }
-    return value;
-  });
 }
 
 /** `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, written as text so the session time zone does not matter (DATETIME stores it as given). */
