@@ -413,3 +413,32 @@ export class CircuitOpenError extends DualWriteError {
     );
   }
 }
+
+/**
+ * `INSERT IGNORE` changed a value instead of only skipping a duplicate row: the server reported more
+ * warnings than rows it skipped (a value truncated, out of range, or a zero date the target's
+ * `sql_mode` forbids, which IGNORE turns from an error into a changed value).
+ *
+ * Code `ER_DUALWRITE_COPY_CHANGED_VALUE`.
+ */
+export class CopyChangedValueError extends DualWriteError {
+  /** The table written. */
+  readonly table: string;
+
+  /**
+   * @param table - the table written
+   * @param detail - the server's warnings
+   * @param options - `cause`: the underlying error
+   */
+  constructor(table: string, detail: string, options?: DualWriteErrorOptions) {
+    super(
+      'ER_DUALWRITE_COPY_CHANGED_VALUE',
+      `Copying rows into \`${table}\` changed a value on the target instead of copying it exactly (${detail}). ` +
+        'The statement has run: roll back the transaction it ran in, if any. Make the target column types and the ' +
+        'session sql_mode of the target accept every source value (same column definitions; no NO_ZERO_DATE/NO_ZERO_IN_DATE ' +
+        'when the source holds zero dates), then copy again.',
+      options,
+    );
+    this.table = table;
+  }
+}

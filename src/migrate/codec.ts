@@ -210,3 +210,35 @@ export async function withSessionTimeZone<T>(runner: ExactQueryable, zone: strin
   await runner.query({ sql: 'SET time_zone = ?', values: [previous] });
   return result;
 }
+
+/**
+ * Approximate bytes `value` takes in a statement's text when bound with `?` (a `Buffer` is sent as
+ * `X'…'` hex, a string may double in size through its escapes): an upper bound, for batching.
+ */
+export function exactValueSize(value: ExactValue): number {
+  if (value === null) return 4;
+  return Buffer.isBuffer(value) ? value.length * 2 + 3 : Buffer.byteLength(value) * 2 + 2;
+}
+
+/**
+ * Splits `rows` into batches of at most `maxRows` rows and about `maxBytes` bytes of values
+ * ({@link exactValueSize}), so that a multi-row statement stays well under `max_allowed_packet`.
+ * A row larger than `maxBytes` is sent alone. Shared by row-image replay and backfill.
+ */
+export function sizedBatches<R extends readonly ExactValue[]>(rows: readonly R[], maxRows: number, maxBytes: number): R[][] {
+  const out: R[][] = [];
+  let current: R[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    const size = row.reduce<number>((sum, value) => sum + exactValueSize(value), 0);
+    if (current.length > 0 && (current.length >= maxRows || bytes + size > maxBytes)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(row);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isTimestampColumn, quoteIdentifier, withSessionTimeZone } from '../migrate/codec.js';
+import { isTimestampColumn, quoteIdentifier, sizedBatches, withSessionTimeZone } from '../migrate/codec.js';
 import { InvalidOptionError, ReplayPlanError } from '../errors.js';
 import { BATCH_ROWS, batches, columnOf, keysPredicate, tableSql } from './row-image-sql.js';
 import type { RowImage, SqlRunner, TableRowImage } from './row-image-types.js';
@@ -67,7 +67,7 @@ export async function applyRowImage(secondary: SqlRunner, image: RowImage, optio
       }
     }
     for (const table of image.tables) {
-      for (const rows of sizedBatches(table, batchRows, batchBytes)) {
+      for (const rows of sizedBatches(table.rows, batchRows, batchBytes)) {
         await secondary.query(upsert(table, rows));
         upsertedRows += rows.length;
       }
@@ -87,24 +87,4 @@ function upsert(table: TableRowImage, rows: readonly (readonly unknown[])[]): { 
     `INSERT INTO ${tableSql(table.table)} (${columns.join(', ')}) VALUES ${rows.map(() => tuple).join(', ')} ` +
     `ON DUPLICATE KEY UPDATE ${columns.map((c) => `${c} = VALUES(${c})`).join(', ')}`;
   return { sql, values: rows.flat() };
-}
-
-/** The rows in batches of at most `maxRows` rows and about `maxBytes` bytes of values. */
-function sizedBatches(table: TableRowImage, maxRows: number, maxBytes: number): (readonly unknown[])[][] {
-  const out: (readonly unknown[])[][] = [];
-  let current: (readonly unknown[])[] = [];
-  let bytes = 0;
-  for (const row of table.rows) {
-    // Escaped size: a Buffer is sent as hex, a string may double its escapes; a rough upper bound is enough.
-    const size = row.reduce<number>((sum, value) => sum + (value === null ? 4 : Buffer.isBuffer(value) ? value.length * 2 + 3 : Buffer.byteLength(value) * 2 + 2), 0);
-    if (current.length > 0 && (current.length >= maxRows || bytes + size > maxBytes)) {
-      out.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(row);
-    bytes += size;
-  }
-  if (current.length > 0) out.push(current);
-  return out;
 }
