@@ -6,7 +6,7 @@
  * @module
  */
 import type { PoolConnection } from 'mysql2';
-import { CircuitOpenError, ReplayTimeoutError } from '../errors.js';
+import { CircuitOpenError, ReplayDivergenceError, ReplayTimeoutError } from '../errors.js';
 import type { Mode, Side } from '../mode/modes.js';
 import type { FailedTable, ReplayFailure, ReplayFailureKind, TableKeys } from '../replay/failure.js';
 import { asError, type DualEngine } from './engine.js';
@@ -117,9 +117,21 @@ export async function guarded(
     }
     return null;
   } catch (error) {
-    engine.replayOutcome(secondary, false);
+    engine.replayOutcome(secondary, answered(error));
     return failureOf(context, work, work.kind, asError(error));
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * True when the secondary side answered: the replay ran but its data differed (a divergence, a duplicate key, a
+ * missing table). Such a failure goes to the repair log but says nothing about the side's health, so it does not
+ * count toward opening the circuit breaker — a backfill in progress makes many replays affect 0 rows, and an open
+ * circuit would then skip every replay. Timeouts and connection errors (mysql2 marks them `fatal`) do count.
+ */
+function answered(error: unknown): boolean {
+  if (error instanceof ReplayDivergenceError) return true;
+  const e = error as { fatal?: unknown; sqlState?: unknown };
+  return e !== null && typeof e === 'object' && e.fatal !== true && typeof e.sqlState === 'string';
 }
