@@ -1,0 +1,40 @@
+/**
+ * `dualwrite/migrate`: the half of a zero-downtime migration that moves and checks the rows that existed before
+ * dual-writing began — backfill (lossless keyset copy that never overwrites a newer row), verify (chunked
+ * checksums on both sides, drill-down, re-check before reporting), checkpoints, throttles, and the lossless codec
+ * they share.
+ *
+ * @packageDocumentation
+ */
+export {
+  backfill,
+  customQuery,
+  pauseFlag,
+  replicaLagAbove,
+  threadsRunningAbove,
+  type BackfillConnection,
+  type BackfillOptions,
+  type BackfillPool,
+  type BackfillProgress,
+  type BackfillReport,
+  type BackfillTableReport,
+  type ChunkSizeOptions,
+  type ThrottleDecision,
+  type ThrottleSignal,
+} from './backfill.js';
+export {
+  verify,
+  type Difference,
+  type DifferenceKind,
+  type TableVerifyReport,
+  type VerifyConnection,
+  type VerifyOptions,
+  type VerifyPool,
+  type VerifyReport,
+} from './verify.js';
+export { CheckpointStore, DEFAULT_CHECKPOINT_TABLE, type Checkpoint, type CheckpointStoreOptions } from './checkpoints.js';
+export { insertIgnoreRows, readExactRows, copyColumns, type ExactRows, type InsertIgnoreOptions } from './copy.js';
+export { chunkChecksum, rowHashes, type KeyRange } from './checksum.js';
+export { keysetChunkQuery, type KeysetChunkOptions, type KeyTuple, type SqlFragment } from './keyset.js';
+export { exactTypeCast, type ExactQueryable, type ExactRow, type ExactValue } from './codec.js';
+export { encodeKeyJson, decodeKeyTuple } from './key-json.js';
