@@ -62,9 +62,14 @@ export interface KeysetChunkQuery extends SqlFragment {
 
 /** Types compared as numbers: their key values are inlined as number literals. */
 const NUMERIC_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric', 'float', 'double', 'real', 'year']);
+
+/** True for a column compared as a number: a value for it must be a number literal, never a quoted string (compared as DOUBLE). */
+export function isNumericColumn(column: ColumnMetadata): boolean {
+  return NUMERIC_TYPES.has(column.dataType);
+}
 const FLOATING_TYPES = new Set(['float', 'double', 'real']);
 /** A decimal number as MySQL reads it in a literal (nothing else may be inlined). */
-const NUMBER_TEXT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+export const NUMBER_TEXT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** `` `schema`.`table` ``. */
 export function qualifiedTableName(table: TableMetadata): string {

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { columnReadExpression, quoteIdentifier, type ExactValue } from '../migrate/codec.js';
+import { columnReadExpression, quoteIdentifier } from '../migrate/codec.js';
+import { keyValueSql } from '../migrate/keyset.js';
 import type { ColumnMetadata, TableMetadata } from '../schema/types.js';
 import { ReplayPlanError } from '../errors.js';
 import type { KeyTuple, RowImageTable, SqlFragment } from './row-image-types.js';
@@ -24,27 +25,7 @@ export function columnOf(metadata: TableMetadata, name: string): ColumnMetadata 
   return column;
 }
 
-/** Types compared as numbers: a value for them must be a number literal, never a string (compared as DOUBLE). */
-const NUMERIC_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric', 'float', 'double', 'real', 'year']);
-
-/** A decimal number as MySQL reads it in a literal. */
-export const NUMBER_TEXT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-
-/** True for a column compared as a number. */
-export function isNumericColumn(column: ColumnMetadata): boolean {
-  return NUMERIC_TYPES.has(column.dataType);
-}
-
-/**
- * How a key value read exactly is written in a comparison with its column: numbers as number
- * literals (a quoted number is compared as a DOUBLE, which confuses BIGINTs above 2^53 and long
- * DECIMALs), BIT values as the integer of their bytes, everything else as a `?` placeholder.
- */
-export function keyValueSql(column: ColumnMetadata, value: ExactValue): SqlFragment {
-  if (typeof value === 'string' && isNumericColumn(column) && NUMBER_TEXT.test(value)) return { sql: value, values: [] };
-  if (Buffer.isBuffer(value) && column.dataType === 'bit') return { sql: value.length === 0 ? '0' : BigInt('0x' + value.toString('hex')).toString(), values: [] };
-  return { sql: '?', values: [value] };
-}
+export { NUMBER_TEXT, isNumericColumn, keyValueSql } from '../migrate/keyset.js';
 
 /**
  * `pk IN (…)` for a one-column key, `(a = … AND b = …) OR …` for a composite one

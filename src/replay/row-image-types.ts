@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ExactRow, ExactValue } from '../migrate/codec.js';
+import type { ExactRow } from '../migrate/codec.js';
 import type { ServerSettings, TableMetadata } from '../schema/types.js';
 import type { StatementAnalysis, TableRef } from '../sql/types.js';
 
@@ -26,16 +26,8 @@ export interface RowImageTable {
   readonly name: string;
 }
 
-/** The primary-key values of one row, in primary-key column order. */
-export type KeyTuple = readonly ExactValue[];
-
-/** A piece of SQL and the values of its `?` placeholders, in order. */
-export interface SqlFragment {
-  /** The SQL text. */
-  readonly sql: string;
-  /** The values of its `?` placeholders. */
-  readonly values: readonly unknown[];
-}
+import type { KeyTuple, SqlFragment } from '../migrate/keyset.js';
+export type { KeyTuple, SqlFragment };
 
 /** Default of {@link RowImagePlanInput.maxRows}. */
 export const DEFAULT_ROW_IMAGE_MAX_ROWS = 10_000;
