@@ -442,3 +442,22 @@ export class CopyChangedValueError extends DualWriteError {
     this.table = table;
   }
 }
+
+/**
+ * The other side's table cannot receive the authoritative side's rows: columns or primary key differ.
+ *
+ * Code `ER_DUALWRITE_REPAIR_SCHEMA_MISMATCH`.
+ */
+export class RepairSchemaMismatchError extends DualWriteError {
+  /**
+   * @param table - the table
+   * @param detail - how the tables differ
+   */
+  constructor(table: string, detail: string) {
+    super(
+      'ER_DUALWRITE_REPAIR_SCHEMA_MISMATCH',
+      `Cannot repair \`${table}\`: ${detail}. Repair writes every column of the authoritative side's row by name and ` +
+        "matches rows by primary key; nothing was changed. Make the other side's table definition match, then repair again.",
+    );
+  }
+}

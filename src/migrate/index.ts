@@ -38,3 +38,16 @@ export { chunkChecksum, rowHashes, type KeyRange } from './checksum.js';
 export { keysetChunkQuery, type KeysetChunkOptions, type KeyTuple, type SqlFragment } from './keyset.js';
 export { exactTypeCast, type ExactQueryable, type ExactRow, type ExactValue } from './codec.js';
 export { encodeKeyJson, decodeKeyTuple } from './key-json.js';
+export {
+  repair,
+  repairKeys,
+  DEFAULT_REPAIR_AUDIT_TABLE,
+  RepairSchemaMismatchError,
+  type RepairAction,
+  type RepairAuditEntry,
+  type RepairKeysOptions,
+  type RepairOptions,
+  type RepairReport,
+  type TableRepairReport,
+} from './repair.js';
+export { drainRepairLog, DEFAULT_REPAIR_LOG_TABLE, type DrainProblem, type DrainRepairLogOptions, type DrainRepairLogResult } from './repair-log-drain.js';

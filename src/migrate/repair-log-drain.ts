@@ -1,0 +1,283 @@
+/**
+ * Draining the dual-write pool's repair log: every pending row (`repaired_at IS NULL`) is repaired and marked
+ * done. The log lives on the primary side of the mode the writes ran in, which is the authoritative side of their
+ * repair; the log row's `secondary_side` says which side that is (written in the audit).
+ *
+ * Pending rows are read in `id` order, a page at a time, and grouped per table:
+ * - rows with primary keys: exactly those keys are repaired ({@link repairKeys});
+ * - rows without keys (`primary_keys` NULL: only the table is known): the whole table is verified and repaired
+ *   ({@link repair}), which covers the page's keyed rows of that table too.
+ * A table's rows are marked `repaired_at = UTC_TIMESTAMP(6)` once its repair succeeded; when it fails they stay
+ * pending (reported in `failed`) and the drain goes on with the next table. A key found to be a repair loop is
+ * reported and its row is marked anyway: repairing it again would not help (see repair's notes).
+ * Rows naming no table cannot be repaired by key or table: they are reported in `skipped` and stay pending.
+ *
+ * A dry run marks nothing and writes nothing; it still reads every pending row once (paging by id).
+ *
+ * Limits: key values are taken as the pool logged them (text, numbers, `{"$hex": …}` bytes); a TIMESTAMP key is
+ * expected as UTC text.
+ *
+ * @module
+ */
+import { InvalidOptionError } from '../errors.js';
+import { quoteIdentifier, type ExactValue } from './codec.js';
+import { repair, repairKeys, type RepairCounts, type RepairLoop, type RepairPool, type RepairSettingsOptions, type RepairSide } from './repair.js';
+import type { VerifyOptions } from './verify.js';
+
+/** The repair log's default name (the dual-write pool's `repairLogTable` default). */
+export const DEFAULT_REPAIR_LOG_TABLE = 'dualwrite_repair_log';
+
+/** Options of {@link drainRepairLog}. */
+export interface DrainRepairLogOptions extends RepairSettingsOptions {
+  /** The pool of the side holding the repair log: the primary side of the logged writes, authoritative for their repair. */
+  readonly primary: RepairPool;
+  /** The pool of the side to repair (the secondary side of the logged writes). */
+  readonly secondary: RepairPool;
+  /**
+   * The repair log table, in the primary pool's database unless qualified as `db.table`.
+   * @defaultValue `'dualwrite_repair_log'`
+   */
+  readonly logTable?: string;
+  /**
+   * The secondary side's database for a table the log names in `primarySchema`.
+   * @defaultValue the secondary pool's database for tables of the primary pool's database (or unnamed), the same name otherwise
+   */
+  readonly secondarySchema?: string | ((primarySchema: string) => string);
+  /**
+   * Log rows read per page.
+   * @defaultValue 100
+   */
+  readonly batch?: number;
+  /** Verify settings for log rows that name a whole table. */
+  readonly verify?: Pick<VerifyOptions, 'chunkRows' | 'recheck'>;
+}
+
+/** A log row that could not be repaired. */
+export interface DrainProblem {
+  /** The log rows' ids (decimal text). */
+  readonly ids: readonly string[];
+  /** The table, when the rows name one. */
+  readonly table: string | null;
+  /** Why. */
+  readonly reason: string;
+}
+
+/** What {@link drainRepairLog} did. */
+export interface DrainRepairLogResult extends Omit<RepairCounts, 'loops'> {
+  /** True for a dry run (nothing written, nothing marked). */
+  readonly dryRun: boolean;
+  /** Pending log rows read. */
+  readonly logRows: number;
+  /** Log rows marked repaired. */
+  readonly marked: number;
+  /** Tables verified and repaired whole (log rows without keys). */
+  readonly wholeTables: number;
+  /** Rows naming no table, or whose keys cannot be read: left pending. */
+  readonly skipped: readonly DrainProblem[];
+  /** Rows whose repair failed: left pending. */
+  readonly failed: readonly DrainProblem[];
+  /** Repair loops found. */
+  readonly loops: readonly RepairLoop[];
+}
+
+const DEFAULT_BATCH = 100;
+const ER_NO_SUCH_TABLE = 1146;
+const NAME_PART = /^[\w$]{1,64}$/;
+
+interface LogRow {
+  readonly id: string;
+  readonly schema: string | null;
+  readonly table: string | null;
+  readonly keys: string | null;
+  readonly secondarySide: string;
+}
+
+interface Group {
+  readonly schema: string;
+  readonly table: string;
+  readonly ids: string[];
+  readonly keys: Record<string, ExactValue>[];
+  whole: boolean;
+  side: RepairSide | null;
+}
+
+/** A logged key value as an exact value (numbers as their text, `{"$hex"}` as bytes). */
+function exactValue(value: unknown): ExactValue {
+  if (value === null || typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (typeof value === 'object' && typeof (value as { $hex?: unknown }).$hex === 'string') return Buffer.from((value as { $hex: string }).$hex, 'hex');
+  throw new TypeError(`a logged key value must be text, a number or {"$hex": …}, got ${JSON.stringify(value)}`);
+}
+
+/** The keys of a log row's `primary_keys`: a JSON array of {column: value}. */
+function parseKeys(text: string): Record<string, ExactValue>[] {
+  const parsed: unknown = JSON.parse(text);
+  if (!Array.isArray(parsed)) throw new TypeError('primary_keys is not a JSON array');
+  return parsed.map((entry: unknown) => {
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new TypeError('a primary key is not a JSON object');
+    return Object.fromEntries(Object.entries(entry as Record<string, unknown>).map(([column, value]) => [column, exactValue(value)]));
+  });
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function databaseOf(pool: RepairPool): Promise<string | null> {
+  const [rows] = await pool.query('SELECT DATABASE() AS name');
+  const name = Array.isArray(rows) ? (rows[0] as { name?: unknown } | undefined)?.name : undefined;
+  return typeof name === 'string' && name !== '' ? name : null;
+}
+
+function text(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint' ? String(value) : JSON.stringify(value);
+}
+
+/**
+ * Repairs what the dual-write pool's repair log records as missing on the secondary side, and marks the log rows
+ * repaired (see the module notes).
+ *
+ * @param options - see {@link DrainRepairLogOptions}
+ * @returns counts of log rows and of repairs, loops, and the rows left pending with the reason
+ * @throws {@link InvalidOptionError} for bad options
+ * @throws the database error of reading or marking the log
+ */
+export async function drainRepairLog(options: DrainRepairLogOptions): Promise<DrainRepairLogResult> {
+  const batch = options.batch ?? DEFAULT_BATCH;
+  if (!Number.isSafeInteger(batch) || batch < 1) throw new InvalidOptionError('drainRepairLog batch', batch, 'a positive integer number of log rows');
+  const logName = options.logTable ?? DEFAULT_REPAIR_LOG_TABLE;
+  const parts = logName.split('.');
+  if (parts.length > 2 || parts.some((part) => !NAME_PART.test(part))) {
+    throw new InvalidOptionError('drainRepairLog logTable', logName, 'a table name of letters, digits, _ and $, optionally qualified as db.table');
+  }
+  const [primaryDb, secondaryDb] = await Promise.all([databaseOf(options.primary), databaseOf(options.secondary)]);
+  const logTable = parts.map(quoteIdentifier).join('.');
+  const secondarySchemaOf = (schema: string): string => {
+    if (typeof options.secondarySchema === 'function') return options.secondarySchema(schema);
+    if (typeof options.secondarySchema === 'string') return options.secondarySchema;
+    return schema === primaryDb && secondaryDb !== null ? secondaryDb : schema;
+  };
+  const dryRun = options.dryRun === true;
+  const repairSettings: RepairSettingsOptions = {
+    dryRun,
+    ...(options.auditTable === undefined ? {} : { auditTable: options.auditTable }),
+    ...(options.onSql === undefined ? {} : { onSql: options.onSql }),
+    ...(options.batchKeys === undefined ? {} : { batchKeys: options.batchKeys }),
+    ...(options.loopCheck === undefined ? {} : { loopCheck: options.loopCheck }),
+  };
+
+  const totals = { keys: 0, inserted: 0, updated: 0, deleted: 0, replaced: 0, collidingDeleted: 0, unchanged: 0, sqlStatements: 0 };
+  const add = (counts: RepairCounts): void => {
+    for (const name of Object.keys(totals) as (keyof typeof totals)[]) totals[name] += counts[name];
+  };
+  const loops: RepairLoop[] = [];
+  const skipped: DrainProblem[] = [];
+  const failed: DrainProblem[] = [];
+  let logRows = 0;
+  let marked = 0;
+  let wholeTables = 0;
+  let lastId = '0';
+
+  for (;;) {
+    let rows: LogRow[];
+    try {
+      const [raw] = await options.primary.query(
+        `SELECT CAST(id AS CHAR) AS id, table_schema, table_name, primary_keys, secondary_side FROM ${logTable} ` +
+          'WHERE repaired_at IS NULL AND id > ? ORDER BY id LIMIT ?',
+        [lastId, batch],
+      );
+      rows = (raw as Record<string, unknown>[]).map((row) => ({
+        id: text(row.id) ?? '0',
+        schema: text(row.table_schema),
+        table: text(row.table_name),
+        keys: text(row.primary_keys),
+        secondarySide: text(row.secondary_side) ?? '',
+      }));
+    } catch (error) {
+      if ((error as { errno?: unknown }).errno === ER_NO_SUCH_TABLE && logRows === 0) break; // no failure was ever logged
+      throw error;
+    }
+    if (rows.length === 0) break;
+    logRows += rows.length;
+    lastId = (rows[rows.length - 1] as LogRow).id;
+
+    const groups = new Map<string, Group>();
+    for (const row of rows) {
+      if (row.table === null) {
+        skipped.push({ ids: [row.id], table: null, reason: 'the log row names no table, so neither keys nor a table can be repaired; verify and repair the tables the statement wrote' });
+        continue;
+      }
+      let keys: Record<string, ExactValue>[] | null;
+      try {
+        keys = row.keys === null ? null : parseKeys(row.keys);
+      } catch (error) {
+        skipped.push({ ids: [row.id], table: row.table, reason: `its primary_keys cannot be read: ${message(error)}` });
+        continue;
+      }
+      const schema = row.schema ?? primaryDb;
+      if (schema === null) {
+        skipped.push({ ids: [row.id], table: row.table, reason: 'the log row names no database and the primary pool has no default database' });
+        continue;
+      }
+      const id = `${schema}\u0000${row.table}`;
+      let group = groups.get(id);
+      if (group === undefined) groups.set(id, (group = { schema, table: row.table, ids: [], keys: [], whole: false, side: null }));
+      group.ids.push(row.id);
+      if (keys === null) group.whole = true;
+      else group.keys.push(...keys);
+      // The authoritative side is the one the log row does not name as secondary.
+      if (row.secondarySide === 'target') group.side = 'source';
+      else if (row.secondarySide === 'source') group.side = 'target';
+    }
+
+    for (const group of groups.values()) {
+      const otherSchema = secondarySchemaOf(group.schema);
+      try {
+        if (group.whole) {
+          const authoritative: RepairSide = group.side ?? 'source';
+          // repair() names the sides source/target: the primary plays the authoritative one.
+          const primaryIsSource = authoritative === 'source';
+          const report = await repair({
+            ...repairSettings,
+            ...options.verify,
+            source: primaryIsSource ? options.primary : options.secondary,
+            target: primaryIsSource ? options.secondary : options.primary,
+            sourceSchema: primaryIsSource ? group.schema : otherSchema,
+            targetSchema: primaryIsSource ? otherSchema : group.schema,
+            tables: [group.table],
+            authoritative,
+          });
+          wholeTables++;
+          for (const table of report.tables) {
+            add(table);
+            loops.push(...table.repairLoops);
+          }
+        } else {
+          const result = await repairKeys({
+            ...repairSettings,
+            authoritative: options.primary,
+            other: options.secondary,
+            authoritativeSchema: group.schema,
+            otherSchema,
+            table: group.table,
+            keys: group.keys,
+            ...(group.side === null ? {} : { authoritativeSide: group.side }),
+          });
+          add(result);
+          loops.push(...result.repairLoops);
+        }
+      } catch (error) {
+        failed.push({ ids: group.ids, table: group.table, reason: message(error) });
+        continue;
+      }
+      if (!dryRun) {
+        await options.primary.query(`UPDATE ${logTable} SET repaired_at = UTC_TIMESTAMP(6) WHERE repaired_at IS NULL AND id IN (${group.ids.map(() => '?').join(', ')})`, [...group.ids]);
+        marked += group.ids.length;
+      }
+    }
+  }
+  return { dryRun, logRows, marked, wholeTables, skipped, failed, loops, ...totals };
+}

@@ -1,0 +1,266 @@
+/**
+ * Repair: makes rows of the **other** side equal to the **authoritative** side (the primary side of the current
+ * mode, unless overridden), key by key, exactly, with an audit trail.
+ *
+ * - {@link repairKeys} repairs given primary keys of one table.
+ * - {@link repair} runs {@link verify} and repairs every difference it confirms, in batches, while it runs.
+ * - `drainRepairLog` (./repair-log-drain) repairs the keys the dual-write pool recorded in its repair log.
+ *
+ * ## One batch of keys
+ *
+ * 1. authoritative side: `START TRANSACTION`, read the batch's rows exactly with `FOR UPDATE` — a concurrent
+ *    dual-write to one of these rows waits until step 4, then replays on top of the repaired row;
+ * 2. other side: `START TRANSACTION`, read the rows as they are (`FOR UPDATE`), then for each key:
+ *    - absent on both sides, or equal: nothing (`unchanged`);
+ *    - absent on the authoritative side: `DELETE` by primary key (`delete`);
+ *    - absent on the other side: `INSERT` (`insert`); present there: `UPDATE … SET every column … WHERE key` (`update`).
+ *      Neither statement is `INSERT … ON DUPLICATE KEY UPDATE`: with a second unique key, that statement updates
+ *      whichever row collides first — possibly another row, silently. A plain INSERT or UPDATE fails instead
+ *      (ER_DUP_ENTRY; the statement alone is rolled back), and the repair falls back to deleting the rows that hold
+ *      the colliding unique values (`delete_colliding`) and the row itself, then inserting it (`replace`). The keys of
+ *      deleted colliding rows are repaired next (the authoritative side may hold them with other values);
+ *    - one audit row per changed row (see ./repair-audit), in the same transaction: `COMMIT`;
+ * 3. (the other side's transaction committed first, so the repaired row is in place before any waiting write)
+ * 4. authoritative side: `COMMIT` (releases the locks; nothing was written there).
+ *
+ * Both sessions use `time_zone = '+00:00'` (TIMESTAMP values are UTC text, see ./codec) and the other side's
+ * session `foreign_key_checks = 0` (a child may be repaired before its parent; deletes do not cascade — the
+ * children are differences of their own). A deadlock or lock wait timeout rolls the batch back and retries it
+ * (3 attempts in all).
+ *
+ * ## Repair loops
+ *
+ * After a batch commits, its changed keys are read again exactly on both sides (no lock). A key still different is
+ * read again after `loopCheck.delayMs` (a concurrent write may be on its way), up to `loopCheck.attempts` times;
+ * one still different then is a **repair loop** — the other side cannot hold the authoritative row exactly (a
+ * column of another type or collation, a trigger, a codec problem). It is reported (and audited as `repair_loop`),
+ * never repaired again by the same run, so a repair never goes round forever.
+ *
+ * ## Dry run
+ *
+ * `dryRun: true` reads without locks and without transactions and writes nothing (no audit table either): every
+ * statement it would run (writes and audit inserts) goes to `onSql`, and the counts say what it would do. Unique-key
+ * collisions are found by a read, since no write can fail; the keys of colliding rows are not planned again (a real
+ * run repairs them after deleting the rows, which the dry run did not).
+ *
+ * Limits: both sides' tables must have the same non-generated columns in the same order and the same primary key
+ * (as verify requires). Keys are bound as the server compares them, so on a side with a case-insensitive key
+ * collation the key `'a'` also names the row `'A'`.
+ *
+ * @module
+ */
+import { InvalidOptionError } from '../errors.js';
+import type { ExactValue } from './codec.js';
+import { checkSettings, TableRepairer, type RepairCounts, type RepairKeysResult, type RepairLoop, type RepairPool, type RepairSettingsOptions, type RepairSide } from './repair-table.js';
+import { verify, type Difference, type VerifyOptions, type VerifyReport } from './verify.js';
+
+export { DEFAULT_REPAIR_AUDIT_TABLE, type RepairAction, type RepairAuditEntry } from './repair-audit.js';
+export { RepairSchemaMismatchError } from '../errors.js';
+export {
+  type RepairCounts,
+  type RepairKeysResult,
+  type RepairLoop,
+  type RepairLoopCheckOptions,
+  type RepairPool,
+  type RepairSettingsOptions,
+  type RepairSide,
+} from './repair-table.js';
+
+/** Options of {@link repairKeys}. */
+export interface RepairKeysOptions extends RepairSettingsOptions {
+  /** The pool of the side whose rows are right. */
+  readonly authoritative: RepairPool;
+  /** The pool of the side to repair. */
+  readonly other: RepairPool;
+  /**
+   * The authoritative side's database.
+   * @defaultValue the authoritative pool's database (`SELECT DATABASE()`)
+   */
+  readonly authoritativeSchema?: string;
+  /**
+   * The other side's database.
+   * @defaultValue the other pool's database (`SELECT DATABASE()`)
+   */
+  readonly otherSchema?: string;
+  /** Which side is authoritative, written in the audit (null there when not given). */
+  readonly authoritativeSide?: RepairSide;
+  /** The table (the same name on both sides). */
+  readonly table: string;
+  /** The primary keys to repair, column → exact value (as verify reports them); duplicates are repaired once. */
+  readonly keys: readonly Readonly<Record<string, ExactValue>>[];
+}
+
+
+/** The pool's default database, or the schema given. */
+async function schemaOf(pool: RepairPool, given: string | undefined, option: string): Promise<string> {
+  if (given !== undefined) return given;
+  const [rows] = await pool.query('SELECT DATABASE() AS name');
+  const name = Array.isArray(rows) ? (rows[0] as { name?: unknown } | undefined)?.name : undefined;
+  if (typeof name !== 'string' || name === '') throw new InvalidOptionError(option, given, 'a database name (the pool has no default database: put it in the URL or pass the option)');
+  return name;
+}
+
+/**
+ * Repairs the rows of `keys` in `table`: each row of the other side is made equal to the authoritative side's row
+ * as it is at repair time (inserted, updated, or deleted), with an audit row per change, then re-checked for repair
+ * loops (see the module notes).
+ *
+ * @param options - see {@link RepairKeysOptions}
+ * @returns what was done per action, the loops found, and the statements sent to `onSql`
+ * @throws {@link InvalidOptionError} for bad options, a key without every primary-key column, or a table without a usable primary key
+ * @throws {@link RepairSchemaMismatchError} when the sides' columns or primary keys differ
+ * @throws {@link TableNotFoundError} when the table is missing on a side
+ * @throws the database error of a failed statement (the batch it belongs to is rolled back; earlier batches stay repaired)
+ */
+export async function repairKeys(options: RepairKeysOptions): Promise<RepairKeysResult> {
+  const settings = checkSettings(options, 'repairKeys');
+  if (typeof options.table !== 'string' || options.table === '') throw new InvalidOptionError('repairKeys table', options.table, 'a table name');
+  if (!Array.isArray(options.keys)) throw new InvalidOptionError('repairKeys keys', options.keys, 'a list of primary keys, each an object column → value');
+  const [authSchema, otherSchema] = await Promise.all([
+    schemaOf(options.authoritative, options.authoritativeSchema, 'repairKeys authoritativeSchema'),
+    schemaOf(options.other, options.otherSchema, 'repairKeys otherSchema'),
+  ]);
+  const repairer = await TableRepairer.create({
+    auth: options.authoritative,
+    other: options.other,
+    authSchema,
+    otherSchema,
+    table: options.table,
+    settings,
+    side: options.authoritativeSide ?? null,
+  });
+  await repairer.repair(repairer.tuples(options.keys));
+  return repairer.result();
+}
+
+/** Options of {@link repair}: verify's options (except `collect`) and the repair's. */
+export interface RepairOptions extends Omit<VerifyOptions, 'collect'>, RepairSettingsOptions {
+  /** The side whose rows are right: the primary side of the current mode (the CLI derives it from the mode). */
+  readonly authoritative: RepairSide;
+}
+
+/** What {@link repair} did in one table. */
+export interface TableRepairReport extends RepairCounts {
+  /** The table. */
+  readonly table: string;
+  /** Differences verify confirmed in the table. */
+  readonly differences: number;
+  /** The repair loops found in the table. */
+  readonly repairLoops: readonly RepairLoop[];
+}
+
+/** What {@link repair} found and did. */
+export interface RepairReport {
+  /** True for a dry run (nothing was written). */
+  readonly dryRun: boolean;
+  /** The authoritative side. */
+  readonly authoritative: RepairSide;
+  /** Verify's report (the differences found before repair). */
+  readonly verify: VerifyReport;
+  /** One entry per table with at least one difference, in the order of their first difference. */
+  readonly tables: readonly TableRepairReport[];
+  /** Rows inserted, updated, deleted and replaced, over all tables (colliding rows deleted not included). */
+  readonly repaired: number;
+  /** Every repair loop found. */
+  readonly loops: readonly RepairLoop[];
+  /** Statements sent to `onSql` (in a dry run: the statements it would run). */
+  readonly sqlStatements: number;
+}
+
+/**
+ * Verifies `tables` and repairs every difference verify confirms, making the non-authoritative side equal to the
+ * authoritative one. Differences are batched per table (`batchKeys`) and repaired while verify goes on, one batch
+ * at a time; the keys waiting for their batch are held in memory.
+ *
+ * @param options - see {@link RepairOptions}
+ * @returns verify's report and what the repair did per table
+ * @throws what {@link verify} and {@link repairKeys} throw; a failed repair batch stops the run
+ */
+export async function repair(options: RepairOptions): Promise<RepairReport> {
+  const settings = checkSettings(options, 'repair');
+  if (options.authoritative !== 'source' && options.authoritative !== 'target') {
+    throw new InvalidOptionError('repair authoritative', options.authoritative, "'source' or 'target' (the primary side of the current mode)");
+  }
+  const [sourceSchema, targetSchema] = await Promise.all([
+    schemaOf(options.source, options.sourceSchema, 'repair sourceSchema'),
+    schemaOf(options.target, options.targetSchema, 'repair targetSchema'),
+  ]);
+  const fromSource = options.authoritative === 'source';
+  const repairers = new Map<string, { repairer: Promise<TableRepairer>; differences: number }>();
+  const pending = new Map<string, Record<string, ExactValue>[]>();
+  const stop = new AbortController();
+  const signal = options.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal]);
+  let chain: Promise<void> = Promise.resolve();
+  let failure: unknown = null;
+
+  const entryFor = (table: string): { repairer: Promise<TableRepairer>; differences: number } => {
+    let entry = repairers.get(table);
+    if (entry === undefined) {
+      const repairer = TableRepairer.create({
+        auth: fromSource ? options.source : options.target,
+        other: fromSource ? options.target : options.source,
+        authSchema: fromSource ? sourceSchema : targetSchema,
+        otherSchema: fromSource ? targetSchema : sourceSchema,
+        table,
+        settings,
+        side: options.authoritative,
+      });
+      repairer.catch(() => undefined); // awaited in the chain
+      entry = { repairer, differences: 0 };
+      repairers.set(table, entry);
+    }
+    return entry;
+  };
+  const flush = (table: string): void => {
+    const keys = pending.get(table);
+    pending.delete(table);
+    if (keys === undefined || keys.length === 0) return;
+    const entry = entryFor(table);
+    chain = chain
+      .then(async () => {
+        if (failure !== null) return;
+        const repairer = await entry.repairer;
+        await repairer.repair(repairer.tuples(keys));
+      })
+      .catch((error: unknown) => {
+        failure ??= error;
+        stop.abort(error);
+      });
+  };
+  const onDifference = (difference: Difference): void => {
+    options.onDifference?.(difference);
+    entryFor(difference.table).differences++;
+    let keys = pending.get(difference.table);
+    if (keys === undefined) pending.set(difference.table, (keys = []));
+    keys.push(difference.key);
+    if (keys.length >= settings.batchKeys) flush(difference.table);
+  };
+
+  const { dryRun: _dryRun, auditTable: _auditTable, onSql: _onSql, batchKeys: _batchKeys, loopCheck: _loopCheck, authoritative: _authoritative, ...verifyOptions } = options;
+  let verifyReport: VerifyReport;
+  try {
+    verifyReport = await verify({ ...verifyOptions, sourceSchema, targetSchema, signal, onDifference });
+  } catch (error) {
+    await chain;
+    throw (failure ?? error) as Error;
+  }
+  for (const table of [...pending.keys()]) flush(table);
+  await chain;
+  if (failure !== null) throw failure as Error;
+
+  const tables: TableRepairReport[] = [];
+  for (const [table, entry] of repairers) {
+    const result = (await entry.repairer).result();
+    const { dryRun: _ignored, table: _name, ...counts } = result;
+    tables.push({ table, differences: entry.differences, ...counts });
+  }
+  return {
+    dryRun: settings.dryRun,
+    authoritative: options.authoritative,
+    verify: verifyReport,
+    tables,
+    repaired: tables.reduce((sum, t) => sum + t.inserted + t.updated + t.deleted + t.replaced, 0),
+    loops: tables.flatMap((t) => t.repairLoops),
+    sqlStatements: tables.reduce((sum, t) => sum + t.sqlStatements, 0),
+  };
+}
