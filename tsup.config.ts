@@ -1,14 +1,30 @@
 import { defineConfig } from 'tsup';
 
-// One config builds both module formats with their own declaration files
+// The library: one config builds both module formats with their own declaration files
 // (.d.ts for ESM, .d.cts for CommonJS), which is what the exports map points at.
-export default defineConfig({
-  entry: { index: 'src/index.ts' },
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  splitting: true,
-  treeshake: true,
-});
+// The `dualwrite` command (package.json "bin"): one ESM file; tsup keeps the entry's
+// `#!/usr/bin/env node` line and makes the file executable.
+// Both configs build at the same time into dist/, so the library's clean spares the CLI's files.
+export default defineConfig([
+  {
+    entry: { index: 'src/index.ts', promise: 'src/promise.ts', migrate: 'src/migrate/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: ['!cli.js', '!cli.js.map'],
+    target: 'node20',
+    splitting: true,
+    treeshake: true,
+  },
+  {
+    entry: { cli: 'src/cli/main.ts' },
+    format: ['esm'],
+    dts: false,
+    sourcemap: true,
+    clean: false,
+    target: 'node20',
+    platform: 'node',
+    splitting: false,
+    treeshake: true,
+  },
+]);

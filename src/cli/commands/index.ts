@@ -1,0 +1,15 @@
+/**
+ * The commands of `dualwrite`, in the order the help lists them. A new command is one file
+ * exporting a {@link Command}, added here.
+ *
+ * @module
+ */
+import { backfillCommand } from './backfill.js';
+import type { Command } from './command.js';
+import { statusCommand } from './status.js';
+import { verifyCommand } from './verify.js';
+
+/** Every command. */
+export const COMMANDS: readonly Command[] = [backfillCommand, verifyCommand, statusCommand];
+
+export { EXIT, type Command, type CommandContext } from './command.js';

@@ -1,0 +1,103 @@
+/**
+ * `dualwrite status`: where a backfill job stands (its checkpoints on the target) and how many
+ * repair-log rows wait on each side. Reads only; creates nothing.
+ *
+ * @module
+ */
+import { CheckpointStore, DEFAULT_CHECKPOINT_TABLE, type Checkpoint } from '../../migrate/checkpoints.js';
+import { queryExact, quoteIdentifier, type ExactQueryable } from '../../migrate/codec.js';
+import { tablePatternRegExp } from '../../migrate/table-selection.js';
+import type { Connected, Side } from '../connection.js';
+import { count, showKey } from '../output.js';
+import { EXIT, type Command, type CommandContext } from './command.js';
+
+const DEFAULT_JOB = 'backfill';
+/** The dual-write pool's repair log (its default name). */
+const REPAIR_LOG_TABLE = 'dualwrite_repair_log';
+
+/** The `status` command. */
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'show a backfill job\'s checkpoints and the repair-log rows pending on each side',
+  description: [
+    `Lists the checkpoints of a backfill job per table (from \`${DEFAULT_CHECKPOINT_TABLE}\` on the target): rows copied, ` +
+      'the last key copied, and whether the table is done; with --source, also the estimated rows of each table.',
+    `Counts the rows of \`${REPAIR_LOG_TABLE}\` not yet repaired (repaired_at IS NULL) on each side that has one. ` +
+      'The target is required; the source is optional. Nothing is written.',
+  ],
+  options: [{ name: 'job', type: 'string', placeholder: 'NAME', configKey: 'job', description: `the backfill job (default: ${DEFAULT_JOB})` }],
+  examples: ['# where the default job stands', 'dualwrite status --config migrate.json', '# one job, some tables, as JSON', 'dualwrite status --target mysql://app@new-db/shop --job nightly --tables order_* --json'],
+  interruptible: false,
+  run,
+};
+
+async function run(context: CommandContext): Promise<number> {
+  const { options, output } = context;
+  const job = options.string('job') ?? DEFAULT_JOB;
+  const target = await context.connect('target', 2);
+  const source = await context.connect('source', 2, false);
+  const patterns = options.list('tables')?.map((pattern) => tablePatternRegExp(pattern));
+  const wanted = (table: string): boolean => patterns === undefined || patterns.some((pattern) => pattern.test(table));
+
+  const stateExists = await tableExists(target.pool, target.database, DEFAULT_CHECKPOINT_TABLE);
+  const checkpoints = stateExists ? (await new CheckpointStore(target.pool).list(job)).filter((checkpoint) => wanted(checkpoint.table)) : [];
+  const estimates = source === undefined ? new Map<string, number>() : await rowEstimates(source.pool, source.database);
+
+  if (!stateExists) {
+    output.print(`backfill: no state table \`${target.database}\`.\`${DEFAULT_CHECKPOINT_TABLE}\` on the target (${target.display}): no backfill has run there yet`);
+  } else if (checkpoints.length === 0) {
+    const jobs = (await queryExact(target.pool, `SELECT DISTINCT job FROM ${quoteIdentifier(DEFAULT_CHECKPOINT_TABLE)} ORDER BY job`)).map((row) => String(row[0]));
+    output.print(`backfill job "${job}": no checkpoints${patterns === undefined ? '' : ' for these tables'}${jobs.length > 0 ? `; jobs with checkpoints: ${jobs.join(', ')} (choose one with --job)` : ''}`);
+  } else {
+    const done = checkpoints.filter((checkpoint) => checkpoint.done).length;
+    output.print(`backfill job "${job}": ${done} of ${checkpoints.length} tables done (checkpoints in \`${target.database}\`.\`${DEFAULT_CHECKPOINT_TABLE}\`)`);
+    for (const checkpoint of checkpoints) {
+      const estimate = estimates.get(checkpoint.table);
+      output.event('checkpoint', { ...checkpoint, rowsEstimate: estimate ?? null });
+      output.print(`  ${line(checkpoint, estimate)}`);
+    }
+  }
+
+  const logs: { side: Side; exists: boolean; pending: number | null }[] = [];
+  for (const [side, connected] of [['source', source], ['target', target]] as const) {
+    if (connected === undefined) continue;
+    const pending = await pendingRepairs(connected);
+    logs.push({ side, exists: pending !== null, pending });
+    output.event('repair_log', { side, table: `${connected.database}.${REPAIR_LOG_TABLE}`, exists: pending !== null, pending });
+    output.print(pending === null ? `repair log on the ${side}: none (no \`${REPAIR_LOG_TABLE}\` table)` : `repair log on the ${side}: ${count(pending)} pending rows${pending > 0 ? ' (run a repair to drain them)' : ''}`);
+  }
+  output.event('summary', {
+    command: 'status',
+    job,
+    stateTable: stateExists,
+    tables: checkpoints.length,
+    tablesDone: checkpoints.filter((checkpoint) => checkpoint.done).length,
+    rowsCopied: checkpoints.reduce((total, checkpoint) => total + checkpoint.rowsCopied, 0),
+    pendingRepairs: logs.reduce((total, log) => total + (log.pending ?? 0), 0),
+    repairLogs: logs,
+  });
+  return EXIT.ok;
+}
+
+function line(checkpoint: Checkpoint, estimate: number | undefined): string {
+  const state = checkpoint.done ? 'done' : checkpoint.after === null ? 'started' : 'in progress';
+  const of = estimate === undefined ? '' : ` of ~${count(Math.max(estimate, checkpoint.rowsCopied))}`;
+  return `${checkpoint.table}: ${state}, ${count(checkpoint.rowsCopied)}${of} rows copied${checkpoint.done ? '' : `, next after key ${showKey(checkpoint.after)}`}`;
+}
+
+async function tableExists(pool: ExactQueryable, schema: string, table: string): Promise<boolean> {
+  return (await queryExact(pool, 'SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [schema, table])).length > 0;
+}
+
+/** information_schema's row estimates of the source's tables. */
+async function rowEstimates(pool: ExactQueryable, schema: string): Promise<Map<string, number>> {
+  const rows = await queryExact(pool, "SELECT TABLE_NAME, COALESCE(TABLE_ROWS, 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", [schema]);
+  return new Map(rows.map((row) => [String(row[0]), Number(String(row[1]))]));
+}
+
+/** Pending rows of the side's repair log, or null when it has none. */
+async function pendingRepairs(side: Connected): Promise<number | null> {
+  if (!(await tableExists(side.pool, side.database, REPAIR_LOG_TABLE))) return null;
+  const [row] = await queryExact(side.pool, `SELECT COUNT(*) FROM ${quoteIdentifier(REPAIR_LOG_TABLE)} WHERE repaired_at IS NULL`);
+  return Number(String(row?.[0] ?? '0'));
+}
