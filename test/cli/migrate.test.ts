@@ -146,6 +146,21 @@ describe('dualwrite backfill / verify / status against the spawned servers', () 
     expect((await runCli(['verify', ...sides, '--tables', 'customers,order_items'])).code).toBe(0);
   });
 
+  it('repair --dry-run prints the SQL and changes nothing; repair makes the sides match (exit 0); a bad --authoritative is one line, exit 2', async () => {
+    expectOneLineError(await runCli(['repair', ...sides, '--tables', 'customers']), /--authoritative must be source or target/);
+    await db.target.query("UPDATE customers SET name = 'drifted' WHERE id = 21");
+    await db.target.query('DELETE FROM order_items WHERE order_id = -4 AND line = 2');
+    const dry = await runCli(['repair', ...sides, '--authoritative', 'source', '--tables', 'customers,order_items', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/UPDATE .*customers/i);
+    expect(dry.stdout).toMatch(/dry run: \d+ statement\(s\) would run; nothing was changed/);
+    expect((await runCli(['verify', ...sides, '--tables', 'customers,order_items'])).code).toBe(1);
+    const fixed = await runCli(['repair', ...sides, '--authoritative', 'source', '--tables', 'customers,order_items', '--json']);
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(jsonLines(fixed.stdout).at(-1)).toMatchObject({ type: 'summary', command: 'repair', repaired: 2 });
+    expect((await runCli(['verify', ...sides, '--tables', 'customers,order_items'])).code).toBe(0);
+  });
+
   it('verify reports a table missing on the target as a difference (exit 1), not as a crash', async () => {
     await db.source.query('CREATE TABLE later_table (id INT PRIMARY KEY)');
     const run = await runCli(['verify', ...sides, '--tables', 'later_table']);

@@ -6,10 +6,11 @@
  */
 import { backfillCommand } from './backfill.js';
 import type { Command } from './command.js';
+import { repairCommand } from './repair.js';
 import { statusCommand } from './status.js';
 import { verifyCommand } from './verify.js';
 
 /** Every command. */
-export const COMMANDS: readonly Command[] = [backfillCommand, verifyCommand, statusCommand];
+export const COMMANDS: readonly Command[] = [backfillCommand, verifyCommand, repairCommand, statusCommand];
 
 export { EXIT, type Command, type CommandContext } from './command.js';
