@@ -13,7 +13,7 @@ export function generalHelp(commands: readonly Command[]): string {
   return [
     'Usage: dualwrite <command> [options]',
     '',
-    'Zero-downtime MySQL/MariaDB migration: copy the existing rows, compare both sides, and see where a migration stands.',
+    'Zero-downtime MySQL/MariaDB migration: copy the existing rows, compare both sides, repair what differs, and see where a migration stands.',
     '',
     'Commands:',
     ...commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
