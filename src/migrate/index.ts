@@ -32,6 +32,15 @@ export {
   type VerifyPool,
   type VerifyReport,
 } from './verify.js';
+export {
+  verifyIncremental,
+  verifyKeys,
+  type IncrementalTableReport,
+  type KeyedVerifyOptions,
+  type VerifyIncrementalOptions,
+  type VerifyIncrementalReport,
+  type VerifyKeysOptions,
+} from './verify-incremental.js';
 export { CheckpointStore, DEFAULT_CHECKPOINT_TABLE, type Checkpoint, type CheckpointStoreOptions } from './checkpoints.js';
 export { insertIgnoreRows, readExactRows, copyColumns, type ExactRows, type InsertIgnoreOptions } from './copy.js';
 export { chunkChecksum, rowHashes, type KeyRange } from './checksum.js';

@@ -108,7 +108,7 @@ function sameValue(a: ExactValue, b: ExactValue): boolean {
 }
 
 /** `WHERE (k = … AND …) OR (…)` matching exactly `keys`. */
-function keysWhere(table: TableMetadata, keys: readonly KeyTuple[]): { sql: string; values: unknown[] } {
+export function keysWhere(table: TableMetadata, keys: readonly KeyTuple[]): { sql: string; values: unknown[] } {
   const keyColumns = primaryKeyColumns(table);
   const values: unknown[] = [];
   const terms = keys.map((key) => {

@@ -190,7 +190,7 @@ function checkOptions(options: VerifyOptions): Settings {
 }
 
 /** The pool's default database, or the schema given. */
-async function schemaOf(pool: VerifyPool, given: string | undefined, side: string): Promise<string> {
+export async function schemaOf(pool: VerifyPool, given: string | undefined, side: string): Promise<string> {
   if (given !== undefined) return given;
   const [rows] = await pool.query('SELECT DATABASE() AS name');
   const name = Array.isArray(rows) ? (rows[0] as { name?: unknown } | undefined)?.name : undefined;
@@ -201,9 +201,9 @@ async function schemaOf(pool: VerifyPool, given: string | undefined, side: strin
 }
 
 /** A table ready to compare, or the reason it cannot be. */
-type Prepared = { source: TableMetadata; target: TableMetadata } | { source: TableMetadata; status: 'missing_on_target' | 'schema_mismatch'; detail: string };
+export type Prepared = { source: TableMetadata; target: TableMetadata } | { source: TableMetadata; status: 'missing_on_target' | 'schema_mismatch'; detail: string };
 
-async function prepareTable(name: string, schemas: { source: string; target: string }, settings: { source: ServerSettings; target: ServerSettings }, options: VerifyOptions): Promise<Prepared> {
+export async function prepareTable(name: string, schemas: { source: string; target: string }, settings: { source: ServerSettings; target: ServerSettings }, options: VerifyOptions): Promise<Prepared> {
   const [source, target] = await Promise.all([
     loadTable(options.source, schemas.source, name, settings.source),
     loadTable(options.target, schemas.target, name, settings.target).catch((error: unknown) => {
@@ -238,7 +238,7 @@ async function prepareTable(name: string, schemas: { source: string; target: str
 }
 
 /** Checks out `count` connections of `pool` with `time_zone = '+00:00'`; `release` restores and returns them. */
-async function checkOut(pool: VerifyPool, count: number): Promise<{ connections: VerifyConnection[]; release: () => Promise<void> }> {
+export async function checkOut(pool: VerifyPool, count: number): Promise<{ connections: VerifyConnection[]; release: () => Promise<void> }> {
   const held: { connection: VerifyConnection; zone: string | null }[] = [];
   const release = async (): Promise<void> => {
     await Promise.all(
@@ -275,18 +275,43 @@ async function nextBoundary(connection: ExactQueryable, table: TableMetadata, af
   return rows.length < chunkRows || last === undefined ? null : keyOfRow(query, last);
 }
 
-async function verifyTable(name: string, prepared: { source: TableMetadata; target: TableMetadata }, options: VerifyOptions, settings: Settings): Promise<TableVerifyReport> {
-  const started = Date.now();
+/** The report of a table compared to the end. */
+export function verifiedReport(run: {
+  table: string;
+  started: number;
+  rowsChecked: number;
+  chunks: number;
+  chunksDiffered: number;
+  rechecker: { readonly candidates: number; readonly resolved: number };
+  counts: Record<Difference['kind'], number>;
+  differences: Difference[];
+  collect: boolean;
+}): TableVerifyReport {
+  return {
+    table: run.table,
+    status: 'verified',
+    rowsChecked: run.rowsChecked,
+    chunks: run.chunks,
+    chunksDiffered: run.chunksDiffered,
+    candidates: run.rechecker.candidates,
+    resolvedOnRecheck: run.rechecker.resolved,
+    ...run.counts,
+    durationMs: Date.now() - run.started,
+    ...(run.collect ? { differences: run.differences } : {}),
+  };
+}
+
+/** Counts reported differences per kind, keeps them when `collect` is set, and streams them to `onDifference`. */
+export function differenceCollector(
+  table: string,
+  keyNames: readonly string[],
+  settings: Pick<Settings, 'collect' | 'onDifference'>,
+): { counts: Record<Difference['kind'], number>; differences: Difference[]; report: (key: KeyTuple, comparison: KeyComparison) => void } {
   const counts = { missing: 0, extra: 0, different: 0 };
   const differences: Difference[] = [];
-  let rowsChecked = 0;
-  let chunks = 0;
-  let chunksDiffered = 0;
-  const keyNames = prepared.source.primaryKey;
-
   const report = (key: KeyTuple, comparison: KeyComparison): void => {
     const difference: Difference = {
-      table: name,
+      table,
       kind: comparison.kind,
       key: Object.fromEntries(keyNames.map((column, i) => [column, key[i] ?? null])),
       ...(comparison.columns === undefined ? {} : { columns: comparison.columns }),
@@ -295,15 +320,33 @@ async function verifyTable(name: string, prepared: { source: TableMetadata; targ
     if (settings.collect) differences.push(difference);
     settings.onDifference?.(difference);
   };
+  return { counts, differences, report };
+}
 
-  const sourceSession = await checkOut(options.source, 3);
-  let targetSession: Awaited<ReturnType<typeof checkOut>>;
+/** Checks out `sourceCount` connections of the source and `targetCount` of the target (the source's given back if the target's fail). */
+export async function checkOutBoth(
+  source: VerifyPool,
+  sourceCount: number,
+  target: VerifyPool,
+  targetCount: number,
+): Promise<[Awaited<ReturnType<typeof checkOut>>, Awaited<ReturnType<typeof checkOut>>]> {
+  const sourceSession = await checkOut(source, sourceCount);
   try {
-    targetSession = await checkOut(options.target, 2);
+    return [sourceSession, await checkOut(target, targetCount)];
   } catch (error) {
     await sourceSession.release();
     throw error;
   }
+}
+
+async function verifyTable(name: string, prepared: { source: TableMetadata; target: TableMetadata }, options: VerifyOptions, settings: Settings): Promise<TableVerifyReport> {
+  const started = Date.now();
+  const { counts, differences, report } = differenceCollector(name, prepared.source.primaryKey, settings);
+  let rowsChecked = 0;
+  let chunks = 0;
+  let chunksDiffered = 0;
+
+  const [sourceSession, targetSession] = await checkOutBoth(options.source, 3, options.target, 2);
   const [boundaryConnection, sourceConnection, sourceRecheck] = sourceSession.connections as [VerifyConnection, VerifyConnection, VerifyConnection];
   const [targetConnection, targetRecheck] = targetSession.connections as [VerifyConnection, VerifyConnection];
   const source: VerifySide = { connection: sourceConnection, table: prepared.source };
@@ -351,18 +394,7 @@ async function verifyTable(name: string, prepared: { source: TableMetadata; targ
     await Promise.allSettled([sourceSession.release(), targetSession.release()]);
   }
 
-  return {
-    table: name,
-    status: 'verified',
-    rowsChecked,
-    chunks,
-    chunksDiffered,
-    candidates: rechecker.candidates,
-    resolvedOnRecheck: rechecker.resolved,
-    ...counts,
-    durationMs: Date.now() - started,
-    ...(settings.collect ? { differences } : {}),
-  };
+  return verifiedReport({ table: name, started, rowsChecked, chunks, chunksDiffered, rechecker, counts, differences, collect: settings.collect });
 }
 
 /**
