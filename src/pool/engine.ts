@@ -194,11 +194,6 @@ export class DualEngine {
     return this.#flavors[side] === 'mariadb';
   }
 
-  /** The primary side's server settings (cached after the first call). */
-  settings(side: Side): Promise<ServerSettings> {
-    return this.schema[side].settings();
-  }
-
   /** Resolves a table reference of a statement against a session's default database. */
   qualify(ref: TableRef, database: string | null): { schema: string | null; name: string } {
     return { schema: ref.schema ?? database, name: ref.name };
