@@ -6,6 +6,7 @@ import type { ReplayFailure } from '../../src/index.js';
 import { createPool, type DualPromisePool } from '../../src/promise.js';
 import { expectSidesIdentical } from '../support/compare.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+import { seeded } from '../support/random.js';
 
 const opened: TestDatabases[] = [];
 async function databases(prefix: string): Promise<TestDatabases> {
@@ -16,18 +17,6 @@ async function databases(prefix: string): Promise<TestDatabases> {
 afterAll(async () => {
   await Promise.allSettled(opened.map((db) => db.drop()));
 });
-
-/** A seeded pseudo-random generator (mulberry32), so a workload's shape can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function count(pool: TestDatabases['source'], table: string): Promise<number> {
   const [rows] = await pool.query(`SELECT COUNT(*) AS n FROM \`${table}\``);

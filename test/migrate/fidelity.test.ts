@@ -18,6 +18,7 @@ import { CopyChangedValueError } from '../../src/errors.js';
 import { insertIgnoreRows, readExactRows } from '../../src/migrate/copy.js';
 import { loadServerSettings, loadTable, type TableMetadata } from '../../src/schema/index.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+import { seeded as generator } from '../support/random.js';
 
 /** How the oracle renders a column as exact text: itself, HEX, Unix time, or FLOAT widened to DOUBLE. */
 type HashKind = 'text' | 'hex' | 'unix' | 'float';
@@ -71,18 +72,6 @@ function insertExpression(name: string): string {
   if (['b1', 'b64', 'bn', 'vb', 'bl'].includes(name)) return 'UNHEX(?)';
   if (name === 'geo') return 'ST_GeomFromText(?)';
   return '?';
-}
-
-/** A small seeded generator (mulberry32), so a failure can be replayed with the printed seed. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const seed = Number(process.env.FIDELITY_SEED ?? Date.now() % 2 ** 31);

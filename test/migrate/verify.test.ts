@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidOptionError, TableNotFoundError } from '../../src/errors.js';
 import { verify, type Difference, type VerifyOptions } from '../../src/migrate/verify.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+import { seeded as mulberry32 } from '../support/random.js';
 
 let db: TestDatabases;
 
@@ -23,17 +24,6 @@ const DDL = (name: string): string => `CREATE TABLE ${name} (
   dbl DOUBLE, ts TIMESTAMP(6) NULL, js JSON, vb VARBINARY(64), dc DECIMAL(20,6), vc VARCHAR(100), n INT NOT NULL DEFAULT 0,
   PRIMARY KEY (a, b)
 )`;
-
-/** A small seeded generator, so every run uses the same rows. */
-function mulberry32(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Key of row i: a from -100 upward, three rows (b = x, y, z) per a. */
 function keyOf(i: number): { a: number; b: string } {

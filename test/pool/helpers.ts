@@ -3,18 +3,7 @@
  */
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import type { Mode, Side } from '../../src/mode/modes.js';
-
-/** A seeded pseudo-random generator (mulberry32): the same seed gives the same workload shape. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded } from '../support/random.js';
 
 /** A random element of a non-empty list. */
 export function pick<T>(random: () => number, list: readonly T[]): T {

@@ -3,6 +3,7 @@ import type { ReplayFailure } from '../../src/index.js';
 import { createPool, type DualPromisePool } from '../../src/promise.js';
 import { expectSidesIdentical } from '../support/compare.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+import { seeded as generator } from '../support/random.js';
 
 /**
  * 16 concurrent callers run every kind of write the pool handles — statement replays with generated IDs,
@@ -36,15 +37,6 @@ const SCHEMA = [
 ];
 
 const EMAILS = Array.from({ length: 12 }, (_, i) => `m${i}@x`);
-
-/** A small deterministic generator so a failure can be replayed (the seed is printed). */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 const OPERATIONS: ((p: DualPromisePool, r: () => number) => Promise<unknown>)[] = [
   (p, r) => p.query('INSERT INTO members (email, points) VALUES (?, ?), (?, ?)', [`n${Math.floor(r() * 1e9)}@x`, 1, `n${Math.floor(r() * 1e9)}@y`, 2]),
