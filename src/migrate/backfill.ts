@@ -36,7 +36,7 @@ import { loadTable } from '../schema/load-table.js';
 import type { MetadataQueryable, TableMetadata } from '../schema/types.js';
 import { CheckpointStore, DEFAULT_CHECKPOINT_TABLE, type Checkpoint } from './checkpoints.js';
 import { AdaptiveChunkSizer, resolveChunkSizeOptions, type ChunkSizeOptions } from './chunk-size.js';
-import { decodeColumnValue, isTimestampColumn, queryExact, quoteIdentifier, withSessionTimeZone, type ExactQueryable, type ExactRow } from './codec.js';
+import { decodeColumnValue, isTimestampColumn, queryExact, quoteIdentifier, withSessionTimeZone, withSessionVariable, type ExactQueryable, type ExactRow } from './codec.js';
 import { insertIgnoreRows } from './copy.js';
 import { keyOfRow, keysetChunkQuery, primaryKeyColumns, type KeyTuple } from './keyset.js';
 import { selectTables, type SelectedTable } from './table-selection.js';
@@ -543,21 +543,6 @@ async function createMissing(
     }
   } finally {
     connection.release();
-  }
-}
-
-/** Runs `work` with a session variable set, then restores its previous value. */
-async function withSessionVariable<T>(connection: ExactQueryable, name: string, value: string, work: () => Promise<T>): Promise<T> {
-  const [row] = await queryExact(connection, `SELECT @@session.${name}`);
-  const previous = text(row?.[0]);
-  if (previous === value) return work();
-  if (!/^\w+$/.test(previous)) throw new DualWriteError('ER_DUALWRITE_BACKFILL_SESSION', `@@session.${name} read as ${JSON.stringify(previous)}, which backfill cannot restore.`);
-  // Inlined: boolean variables accept 0/1 as numbers, not as quoted strings.
-  await connection.query({ sql: `SET SESSION ${name} = ${value}` });
-  try {
-    return await work();
-  } finally {
-    await connection.query({ sql: `SET SESSION ${name} = ${previous}` }).catch(() => undefined);
   }
 }
 

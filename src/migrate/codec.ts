@@ -32,7 +32,7 @@
  *
  * @module
  */
-import { ReplayPlanError } from '../errors.js';
+import { DualWriteError, ReplayPlanError } from '../errors.js';
 import type { ColumnMetadata } from '../schema/types.js';
 
 /** A column value read exactly: the server's text, a string, the stored bytes, or `null` for SQL NULL. */
@@ -241,4 +241,31 @@ export function sizedBatches<R extends readonly ExactValue[]>(rows: readonly R[]
   }
   if (current.length > 0) out.push(current);
   return out;
+}
+
+/**
+ * Runs `work` with a session variable set to `value` (written inline: boolean variables take 0/1 as numbers, not
+ * quoted strings), then restores its previous value.
+ *
+ * @throws {@link DualWriteError} `ER_DUALWRITE_SESSION_VARIABLE` before changing anything when the previous value is
+ *   not a plain word or number, which could not be written back safely
+ */
+export async function withSessionVariable<T>(runner: ExactQueryable, name: string, value: string, work: () => Promise<T>): Promise<T> {
+  const [row] = await queryExact(runner, `SELECT @@session.${name}`);
+  const found = row?.[0];
+  const previous = found === null || found === undefined ? '' : found.toString();
+  if (previous === value) return work();
+  if (!/^\w+$/.test(previous)) {
+    throw new DualWriteError(
+      'ER_DUALWRITE_SESSION_VARIABLE',
+      `@@session.${name} is ${JSON.stringify(previous)}, which dualwrite could not restore after setting it to ${value} for its own statements, ` +
+        `so nothing was changed. Give the connections a plain value for ${name} (e.g. in the pool's connection settings) and run again.`,
+    );
+  }
+  await runner.query({ sql: `SET SESSION ${name} = ${value}` });
+  try {
+    return await work();
+  } finally {
+    await runner.query({ sql: `SET SESSION ${name} = ${previous}` }).catch(() => undefined);
+  }
 }

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { DualWriteError, InvalidOptionError, RepairSchemaMismatchError } from '../errors.js';
+import { InvalidOptionError, RepairSchemaMismatchError } from '../errors.js';
 import { loadServerSettings, loadTable } from '../schema/index.js';
 import type { ColumnMetadata, TableMetadata, UniqueKey } from '../schema/types.js';
-import { queryExact, quoteIdentifier, withSessionTimeZone, type ExactQueryable, type ExactRow, type ExactValue } from './codec.js';
+import { quoteIdentifier, withSessionTimeZone, withSessionVariable, type ExactQueryable, type ExactRow, type ExactValue } from './codec.js';
 import { copyColumns, readExactRows } from './copy.js';
 import { encodeKeyJson } from './key-json.js';
 import { keyValueSql, primaryKeyColumns, qualifiedTableName, type KeyTuple, type SqlFragment } from './keyset.js';
@@ -137,21 +137,6 @@ export function checkSettings(options: RepairSettingsOptions, owner: string): Se
   auditTableSql(auditTable, 'x'); // checks the name
   if (options.onSql !== undefined && typeof options.onSql !== 'function') throw new InvalidOptionError(`${owner} onSql`, options.onSql, 'a function');
   return { dryRun: options.dryRun === true, auditTable, onSql: options.onSql, batchKeys, loopDelayMs, loopAttempts };
-}
-
-/** Runs `work` with a session variable set, then restores its previous value. */
-async function withSessionVariable<T>(connection: ExactQueryable, name: string, value: string, work: () => Promise<T>): Promise<T> {
-  const [row] = await queryExact(connection, `SELECT @@session.${name}`);
-  const previous = row?.[0];
-  const text = previous === null || previous === undefined ? '' : previous.toString();
-  if (text === value) return work();
-  if (!/^\w+$/.test(text)) throw new DualWriteError('ER_DUALWRITE_REPAIR_SESSION', `@@session.${name} read as ${JSON.stringify(text)}, which repair cannot restore; nothing was changed.`);
-  await connection.query({ sql: `SET SESSION ${name} = ${value}` });
-  try {
-    return await work();
-  } finally {
-    await connection.query({ sql: `SET SESSION ${name} = ${text}` }).catch(() => undefined);
-  }
 }
 
 /** Two exact values are equal: same text, same bytes, or both NULL. */
