@@ -115,7 +115,11 @@ export interface AutocommitScope {
 
 /** The repair-log entry of a write that is run on the primary side only (by policy, or because its row image could not be complete). */
 export function notReplayed(context: ReplayContext, planned: PlannedWrite, statement: Statement, step: PrimaryStep): ReplayFailure {
-  const reason = new DualWriteError('ER_DUALWRITE_NOT_REPLAYED', `Not replayed on the secondary side: ${step.recordReason ?? 'no exact replay'}.`);
+  const reason = new DualWriteError(
+    'ER_DUALWRITE_NOT_REPLAYED',
+    `The write ran on the primary side only: ${step.recordReason ?? 'no exact replay exists for it'}. It is in the repair log; ` +
+      '`dualwrite repair --drain-log` (or drainRepairLog()) copies the rows it changed to the secondary side.',
+  );
   const otherTables = step.otherTables ?? planned.otherTables.map((table) => ({ table, keys: null }));
   return failureOf(context, { table: planned.tableRef, keys: step.keys ?? null, sql: statement.text, ...(otherTables.length > 0 ? { otherTables } : {}) }, 'recorded', reason);
 }
