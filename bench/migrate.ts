@@ -19,7 +19,8 @@
  * identically on both sides, with even ids 2, 4, … 2N, so that `extra` rows can be injected at odd ids in between.
  *
  * Settings (env): `DUALWRITE_SOURCE_URL`/`DUALWRITE_TARGET_URL` (else two private servers are started),
- * `DUALWRITE_BENCH_ROWS` (200,000: see {@link DEFAULT_ROWS}).
+ * `DUALWRITE_BENCH_ROWS` (200,000: see {@link DEFAULT_ROWS}), `DUALWRITE_BENCH_CASES` (a comma-separated subset of
+ * `verify,repair,backfill`; all by default; `repair` includes the verify of the differing tables it repairs).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -37,6 +38,16 @@ const DEFAULT_ROWS = 200_000;
 const ROWS = envNumber('DUALWRITE_BENCH_ROWS', DEFAULT_ROWS);
 const DIFFERENCES = 1000;
 const TABLE = 'mt';
+const CASE_NAMES = ['verify', 'repair', 'backfill'] as const;
+const CASES = selectedCases(process.env.DUALWRITE_BENCH_CASES);
+
+function selectedCases(raw: string | undefined): ReadonlySet<(typeof CASE_NAMES)[number]> {
+  if (raw === undefined || raw.trim() === '') return new Set(CASE_NAMES);
+  const names = raw.split(',').map((name) => name.trim());
+  const unknown = names.filter((name) => !(CASE_NAMES as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new Error(`DUALWRITE_BENCH_CASES: unknown case(s) ${unknown.join(', ')}; use a comma-separated subset of ${CASE_NAMES.join(',')}`);
+  return new Set(names as (typeof CASE_NAMES)[number][]);
+}
 
 function envNumber(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -268,143 +279,149 @@ export async function runMigrateBench(): Promise<void> {
     const ptArgs = (mode: '--print' | '--execute'): string[] => [mode, '--no-check-triggers', `${src.dsn},D=${database},t=${TABLE}`, `${tgt.dsn},D=${database},t=${TABLE}`];
     const ptEnv = {}; // passwords (if any) are in the DSNs
 
-    progress('verify, identical tables');
-    // 1. verify on identical tables, with its memory.
-    const identical = await withMemory(() => verify({ source, target, tables: [TABLE] }));
-    notes.push(`verify, identical: ${describeVerify(identical.value)}; identical = ${identical.value.identical}`);
-    let ptIdenticalMs: number | null = null;
-    if (pt !== null) {
-      ptIdenticalMs = await run(pt, ptArgs('--print'), undefined, ptEnv, PT_OK);
-    }
-    rows.push({
-      label: `verify, ${ROWS.toLocaleString('en-US')} identical rows`,
-      dual: `${rate(ROWS, identical.ms)} (${seconds(identical.ms)})`,
-      baseline: ptIdenticalMs === null ? 'pt-table-sync missing' : `pt-table-sync --print: ${rate(ROWS, ptIdenticalMs)} (${seconds(ptIdenticalMs)})`,
-      ratio: ptIdenticalMs === null ? null : ptIdenticalMs / identical.ms,
-      goal: null,
-    });
-    rows.push({
-      label: 'verify peak memory, identical tables (sampled every 10 ms)',
-      dual: `RSS ${mb(identical.peakRss)} (start ${mb(identical.startRss)}), heap used ${mb(identical.peakHeap)} (start ${mb(identical.startHeap)})`,
-      baseline: '—',
-      ratio: null,
-      goal: null,
-    });
-
-    progress('verify with differences, repair, pt-table-sync');
-    // 2. verify with 1,000 differences, then repair vs pt-table-sync --execute on the same differences.
-    await injectDifferences(target);
-    const differing = await withMemory(() => verify({ source, target, tables: [TABLE] }));
-    const found = differing.value.tables[0];
-    const foundAll = found !== undefined && found.missing + found.extra + found.different === DIFFERENCES;
-    notes.push(`verify, ${DIFFERENCES} differences: ${describeVerify(differing.value)}${foundAll ? '' : ' — NOT the injected 1,000'}`);
-    rows.push({
-      label: `verify, ${DIFFERENCES.toLocaleString('en-US')} scattered differences`,
-      dual: `${rate(ROWS, differing.ms)} (${seconds(differing.ms)}), found ${found ? found.missing + found.extra + found.different : 0}`,
-      baseline: '—',
-      ratio: null,
-      goal: null,
-    });
-    rows.push({
-      label: 'verify peak memory, 1,000 differences',
-      dual: `RSS ${mb(differing.peakRss)}, heap used ${mb(differing.peakHeap)}`,
-      baseline: '—',
-      ratio: null,
-      goal: null,
-    });
-
-    const repaired = await withMemory(() => repair({ source, target, tables: [TABLE], authoritative: 'source' }));
-    const afterRepair = await fingerprint(target, `\`${TABLE}\``);
-    notes.push(
-      `repair: ${repaired.value.repaired} rows repaired (${repaired.value.tables.map((t) => `inserted ${t.inserted}, updated ${t.updated}, deleted ${t.deleted}, replaced ${t.replaced}`).join('; ')}), ` +
-        `${repaired.value.loops.length} loops; sides equal after: ${afterRepair === sourcePrint ? 'yes' : `NO (source ${sourcePrint}, target ${afterRepair})`}`,
-    );
-    let ptRow: Row;
-    if (pt === null) {
-      ptRow = {
-        label: `repair ${DIFFERENCES.toLocaleString('en-US')} differences (find + fix)`,
-        dual: seconds(repaired.ms),
+    if (CASES.has('verify')) {
+      progress('verify, identical tables');
+      // 1. verify on identical tables, with its memory.
+      const identical = await withMemory(() => verify({ source, target, tables: [TABLE] }));
+      notes.push(`verify, identical: ${describeVerify(identical.value)}; identical = ${identical.value.identical}`);
+      let ptIdenticalMs: number | null = null;
+      if (pt !== null) {
+        ptIdenticalMs = await run(pt, ptArgs('--print'), undefined, ptEnv, PT_OK);
+      }
+      rows.push({
+        label: `verify, ${ROWS.toLocaleString('en-US')} identical rows`,
+        dual: `${rate(ROWS, identical.ms)} (${seconds(identical.ms)})`,
+        baseline: ptIdenticalMs === null ? 'pt-table-sync missing' : `pt-table-sync --print: ${rate(ROWS, ptIdenticalMs)} (${seconds(ptIdenticalMs)})`,
+        ratio: ptIdenticalMs === null ? null : ptIdenticalMs / identical.ms,
+        goal: null,
+      });
+      rows.push({
+        label: 'verify peak memory, identical tables (sampled every 10 ms)',
+        dual: `RSS ${mb(identical.peakRss)} (start ${mb(identical.startRss)}), heap used ${mb(identical.peakHeap)} (start ${mb(identical.startHeap)})`,
         baseline: '—',
         ratio: null,
-        goal: 2,
-        skipped: 'pt-table-sync not found; `apt-get install -y percona-toolkit` failed or was not run',
-      };
-    } else {
-      await injectDifferences(target);
-      let ptMs: number;
-      let ptMode = '--execute';
-      try {
-        ptMs = await run(pt, ptArgs('--execute'), undefined, ptEnv, PT_OK);
-      } catch (error) {
-        notes.push(`pt-table-sync --execute failed (${(error as Error).message}); timed --print instead`);
-        ptMode = '--print';
-        ptMs = await run(pt, ptArgs('--print'), undefined, ptEnv, PT_OK);
-      }
-      const afterPt = await fingerprint(target, `\`${TABLE}\``);
-      notes.push(`pt-table-sync ${ptMode}: sides equal after: ${afterPt === sourcePrint ? 'yes' : `NO (target ${afterPt})`}`);
-      ptRow = {
-        label: `repair ${DIFFERENCES.toLocaleString('en-US')} differences (find + fix)`,
-        dual: `repair(): ${seconds(repaired.ms)}`,
-        baseline: `pt-table-sync ${ptMode}: ${seconds(ptMs)}`,
-        ratio: ptMs / repaired.ms,
-        goal: 2,
-      };
-    }
-    rows.push(ptRow);
-
-    progress('backfill vs dump');
-    // 3. backfill vs mariadb-dump | mariadb, A B B A, each into a fresh empty database on the target.
-    const dumpBin = findExecutable(['mariadb-dump', 'mysqldump']);
-    const clientBin = findExecutable(['mariadb', 'mysql']);
-    const throttleChecks = { count: 0 };
-    const backfillOnce = async (): Promise<number> => {
-      await target.query(`DROP DATABASE IF EXISTS \`${copyDual}\``);
-      await target.query(`CREATE DATABASE \`${copyDual}\``);
-      const signal = threadsRunningAbove(source, 64);
-      const t0 = performance.now();
-      const report = await backfill({
-        source,
-        target,
-        sourceSchema: database,
-        targetSchema: copyDual,
-        tables: [TABLE],
-        job: `bench_${randomBytes(3).toString('hex')}`,
-        throttle: [
-          async () => {
-            throttleChecks.count++;
-            return signal();
-          },
-        ],
+        goal: null,
       });
-      const ms = performance.now() - t0;
-      if (report.rowsInserted !== ROWS) throw new Error(`backfill inserted ${report.rowsInserted} rows, expected ${ROWS}`);
-      notes.push(`backfill: ${report.chunks} chunks, ${report.rowsInserted} rows, ${seconds(ms)}`);
-      return ms;
-    };
-    const dumpOnce = async (): Promise<number> => {
-      if (dumpBin === null || clientBin === null) throw new Error('mariadb-dump/mysqldump or mariadb/mysql not found');
-      await target.query(`DROP DATABASE IF EXISTS \`${copyDump}\``);
-      await target.query(`CREATE DATABASE \`${copyDump}\``);
-      const ms = await run(dumpBin, [...src.args, '--single-transaction', database, TABLE], { command: clientBin, args: [...tgt.args, copyDump] }, { ...src.env });
-      notes.push(`${dumpBin.split('/').pop()} | ${clientBin.split('/').pop()}: ${seconds(ms)}`);
-      return ms;
-    };
-    const backfillMs = [await backfillOnce()];
-    const dumpMs = [await dumpOnce()];
-    dumpMs.push(await dumpOnce());
-    backfillMs.push(await backfillOnce());
-    const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0);
-    const [copiedDual, copiedDump] = await Promise.all([fingerprint(target, `\`${copyDual}\`.\`${TABLE}\``), fingerprint(target, `\`${copyDump}\`.\`${TABLE}\``)]);
-    notes.push(`copies equal to the source: backfill ${copiedDual === sourcePrint ? 'yes' : `NO (${copiedDual})`}, dump ${copiedDump === sourcePrint ? 'yes' : `NO (${copiedDump})`}`);
-    notes.push(`backfill ran ${throttleChecks.count} throttle checks (threads_running above 64 on the source)`);
-    if (Object.keys(tgt.env).length > 0 && src.env.MYSQL_PWD !== tgt.env.MYSQL_PWD) notes.push('WARNING: source and target passwords differ; the dump client used the source password');
-    rows.push({
-      label: `backfill ${ROWS.toLocaleString('en-US')} rows into an empty table (A B B A)`,
-      dual: `${rate(2 * ROWS, sum(backfillMs))} (${backfillMs.map(seconds).join(', ')})`,
-      baseline: `dump → client: ${rate(2 * ROWS, sum(dumpMs))} (${dumpMs.map(seconds).join(', ')})`,
-      ratio: sum(dumpMs) / sum(backfillMs),
-      goal: 1,
-    });
+    }
+
+    if (CASES.has('repair')) {
+      progress('verify with differences, repair, pt-table-sync');
+      // 2. verify with 1,000 differences, then repair vs pt-table-sync --execute on the same differences.
+      await injectDifferences(target);
+      const differing = await withMemory(() => verify({ source, target, tables: [TABLE] }));
+      const found = differing.value.tables[0];
+      const foundAll = found !== undefined && found.missing + found.extra + found.different === DIFFERENCES;
+      notes.push(`verify, ${DIFFERENCES} differences: ${describeVerify(differing.value)}${foundAll ? '' : ' — NOT the injected 1,000'}`);
+      rows.push({
+        label: `verify, ${DIFFERENCES.toLocaleString('en-US')} scattered differences`,
+        dual: `${rate(ROWS, differing.ms)} (${seconds(differing.ms)}), found ${found ? found.missing + found.extra + found.different : 0}`,
+        baseline: '—',
+        ratio: null,
+        goal: null,
+      });
+      rows.push({
+        label: 'verify peak memory, 1,000 differences',
+        dual: `RSS ${mb(differing.peakRss)}, heap used ${mb(differing.peakHeap)}`,
+        baseline: '—',
+        ratio: null,
+        goal: null,
+      });
+
+      const repaired = await withMemory(() => repair({ source, target, tables: [TABLE], authoritative: 'source' }));
+      const afterRepair = await fingerprint(target, `\`${TABLE}\``);
+      notes.push(
+        `repair: ${repaired.value.repaired} rows repaired (${repaired.value.tables.map((t) => `inserted ${t.inserted}, updated ${t.updated}, deleted ${t.deleted}, replaced ${t.replaced}`).join('; ')}), ` +
+          `${repaired.value.loops.length} loops; sides equal after: ${afterRepair === sourcePrint ? 'yes' : `NO (source ${sourcePrint}, target ${afterRepair})`}`,
+      );
+      let ptRow: Row;
+      if (pt === null) {
+        ptRow = {
+          label: `repair ${DIFFERENCES.toLocaleString('en-US')} differences (find + fix)`,
+          dual: seconds(repaired.ms),
+          baseline: '—',
+          ratio: null,
+          goal: 2,
+          skipped: 'pt-table-sync not found; `apt-get install -y percona-toolkit` failed or was not run',
+        };
+      } else {
+        await injectDifferences(target);
+        let ptMs: number;
+        let ptMode = '--execute';
+        try {
+          ptMs = await run(pt, ptArgs('--execute'), undefined, ptEnv, PT_OK);
+        } catch (error) {
+          notes.push(`pt-table-sync --execute failed (${(error as Error).message}); timed --print instead`);
+          ptMode = '--print';
+          ptMs = await run(pt, ptArgs('--print'), undefined, ptEnv, PT_OK);
+        }
+        const afterPt = await fingerprint(target, `\`${TABLE}\``);
+        notes.push(`pt-table-sync ${ptMode}: sides equal after: ${afterPt === sourcePrint ? 'yes' : `NO (target ${afterPt})`}`);
+        ptRow = {
+          label: `repair ${DIFFERENCES.toLocaleString('en-US')} differences (find + fix)`,
+          dual: `repair(): ${seconds(repaired.ms)}`,
+          baseline: `pt-table-sync ${ptMode}: ${seconds(ptMs)}`,
+          ratio: ptMs / repaired.ms,
+          goal: 2,
+        };
+      }
+      rows.push(ptRow);
+    }
+
+    if (CASES.has('backfill')) {
+      progress('backfill vs dump');
+      // 3. backfill vs mariadb-dump | mariadb, A B B A, each into a fresh empty database on the target.
+      const dumpBin = findExecutable(['mariadb-dump', 'mysqldump']);
+      const clientBin = findExecutable(['mariadb', 'mysql']);
+      const throttleChecks = { count: 0 };
+      const backfillOnce = async (): Promise<number> => {
+        await target.query(`DROP DATABASE IF EXISTS \`${copyDual}\``);
+        await target.query(`CREATE DATABASE \`${copyDual}\``);
+        const signal = threadsRunningAbove(source, 64);
+        const t0 = performance.now();
+        const report = await backfill({
+          source,
+          target,
+          sourceSchema: database,
+          targetSchema: copyDual,
+          tables: [TABLE],
+          job: `bench_${randomBytes(3).toString('hex')}`,
+          throttle: [
+            async () => {
+              throttleChecks.count++;
+              return signal();
+            },
+          ],
+        });
+        const ms = performance.now() - t0;
+        if (report.rowsInserted !== ROWS) throw new Error(`backfill inserted ${report.rowsInserted} rows, expected ${ROWS}`);
+        notes.push(`backfill: ${report.chunks} chunks, ${report.rowsInserted} rows, ${seconds(ms)}`);
+        return ms;
+      };
+      const dumpOnce = async (): Promise<number> => {
+        if (dumpBin === null || clientBin === null) throw new Error('mariadb-dump/mysqldump or mariadb/mysql not found');
+        await target.query(`DROP DATABASE IF EXISTS \`${copyDump}\``);
+        await target.query(`CREATE DATABASE \`${copyDump}\``);
+        const ms = await run(dumpBin, [...src.args, '--single-transaction', database, TABLE], { command: clientBin, args: [...tgt.args, copyDump] }, { ...src.env });
+        notes.push(`${dumpBin.split('/').pop()} | ${clientBin.split('/').pop()}: ${seconds(ms)}`);
+        return ms;
+      };
+      const backfillMs = [await backfillOnce()];
+      const dumpMs = [await dumpOnce()];
+      dumpMs.push(await dumpOnce());
+      backfillMs.push(await backfillOnce());
+      const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0);
+      const [copiedDual, copiedDump] = await Promise.all([fingerprint(target, `\`${copyDual}\`.\`${TABLE}\``), fingerprint(target, `\`${copyDump}\`.\`${TABLE}\``)]);
+      notes.push(`copies equal to the source: backfill ${copiedDual === sourcePrint ? 'yes' : `NO (${copiedDual})`}, dump ${copiedDump === sourcePrint ? 'yes' : `NO (${copiedDump})`}`);
+      notes.push(`backfill ran ${throttleChecks.count} throttle checks (threads_running above 64 on the source)`);
+      if (Object.keys(tgt.env).length > 0 && src.env.MYSQL_PWD !== tgt.env.MYSQL_PWD) notes.push('WARNING: source and target passwords differ; the dump client used the source password');
+      rows.push({
+        label: `backfill ${ROWS.toLocaleString('en-US')} rows into an empty table (A B B A)`,
+        dual: `${rate(2 * ROWS, sum(backfillMs))} (${backfillMs.map(seconds).join(', ')})`,
+        baseline: `dump → client: ${rate(2 * ROWS, sum(dumpMs))} (${dumpMs.map(seconds).join(', ')})`,
+        ratio: sum(dumpMs) / sum(backfillMs),
+        goal: 1,
+      });
+    }
 
     printTable(rows);
     console.log('');
