@@ -48,6 +48,13 @@ export interface KeysetChunkOptions {
   readonly columns?: readonly string[];
   /** `share` adds `LOCK IN SHARE MODE` (MariaDB and MySQL; `FOR SHARE` is MySQL 8 only). Default `none`. */
   readonly lock?: 'share' | 'none';
+  /**
+   * Rows to pass over, in key order, before the `limit` rows returned (`LIMIT skip, limit`). Only
+   * within the keyset window after `after`, so the server steps over at most `skip` index entries:
+   * reading one key `skip` rows ahead finds a chunk boundary without sending the keys in between.
+   * Default 0.
+   */
+  readonly skip?: number;
 }
 
 /** A chunk read built by {@link keysetChunkQuery}. */
@@ -167,6 +174,8 @@ export function keyOrderBy(columns: readonly ColumnMetadata[]): string {
 export function keysetChunkQuery(table: TableMetadata, options: KeysetChunkOptions): KeysetChunkQuery {
   const { after, limit } = options;
   if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidOptionError('keysetChunkQuery limit', limit, 'a positive integer number of rows');
+  const skip = options.skip ?? 0;
+  if (!Number.isSafeInteger(skip) || skip < 0) throw new InvalidOptionError('keysetChunkQuery skip', skip, 'an integer number of rows, 0 or more');
   const keyColumns = primaryKeyColumns(table);
   const columns = options.columns === undefined ? table.columns.filter((column) => column.generated === null) : options.columns.map((name) => columnNamed(table, name));
   for (const key of keyColumns) if (!columns.includes(key)) columns.push(key);
@@ -174,9 +183,9 @@ export function keysetChunkQuery(table: TableMetadata, options: KeysetChunkOptio
   const sql =
     `SELECT ${columns.map((column) => columnReadExpression(column)).join(', ')} FROM ${qualifiedTableName(table)}` +
     (where === null ? '' : ` WHERE ${where.sql}`) +
-    ` ${keyOrderBy(keyColumns)} LIMIT ?` +
+    ` ${keyOrderBy(keyColumns)} LIMIT ${skip === 0 ? '' : '?, '}?` +
     (options.lock === 'share' ? ' LOCK IN SHARE MODE' : '');
-  return { sql, values: [...(where?.values ?? []), limit], columns, keyPositions: keyColumns.map((key) => columns.indexOf(key)), limit };
+  return { sql, values: [...(where?.values ?? []), ...(skip === 0 ? [] : [skip]), limit], columns, keyPositions: keyColumns.map((key) => columns.indexOf(key)), limit };
 }
 
 /**

@@ -1,11 +1,12 @@
 /**
  * The two row-level steps of verify, used only for chunks whose checksums differ:
  *
- * - {@link drillRange}: per-row hashes of both sides over the chunk's key range, matched by exact
- *   primary key; a key present on one side only, or with different hashes, is a *candidate*.
- *   The target side is read in pages of at most `pageRows` rows, and the source side over each
- *   page's sub-range, so memory stays bounded even when the target holds many rows the source
- *   lacks (the last range is open upward).
+ * - {@link drillRange}: per-row hashes of both sides over the chunk's key range (only the rows of
+ *   the buckets whose checksums differ), matched by exact primary key; a key present on one side
+ *   only, or with different hashes, is a *candidate*. The source side's rows of the chunk are read
+ *   at once (a chunk of the source is bounded by the chunk size) beside the target's first page;
+ *   the target side is read in pages of at most `pageRows` rows, so memory stays bounded even when
+ *   the target holds many rows the source lacks (the last range is open upward).
  * - {@link compareKeys}: reads the candidates' full rows exactly on both sides
  *   ({@link readExactRows}) and classifies each key: equal now, `missing` on the target, `extra`
  *   on the target, or `different` with the names of the differing columns.
@@ -45,19 +46,11 @@ export interface VerifySide {
   readonly table: TableMetadata;
 }
 
-/** The first `limit` row hashes of `range`, in key order (as checksum's `rowHashes`, with a LIMIT). */
-async function rowHashPage(side: VerifySide, range: KeyRange, limit: number): Promise<RowHash[]> {
-  const query = rowHashesQuery(side.table, range);
+/** Row hashes of `range` (of `buckets` only when given), in key order; at most `limit` rows when given. */
+async function rowHashPage(side: VerifySide, range: KeyRange, buckets: readonly number[] | undefined, limit?: number): Promise<RowHash[]> {
+  const query = rowHashesQuery(side.table, range, buckets);
   const keyColumns = primaryKeyColumns(side.table);
-  const rows = await queryExact(side.connection, `${query.sql} LIMIT ?`, [...query.values, limit]);
-  return rows.map((row) => ({ key: keyColumns.map((column, i) => decodeColumnValue(column, row[i] ?? null)), hash: String(row[keyColumns.length]) }));
-}
-
-/** Every row hash of `range` (bounded by the caller: a source chunk, or one target page's sub-range). */
-async function rowHashesOf(side: VerifySide, range: KeyRange): Promise<RowHash[]> {
-  const query = rowHashesQuery(side.table, range);
-  const keyColumns = primaryKeyColumns(side.table);
-  const rows = await queryExact(side.connection, query.sql, query.values);
+  const rows = await queryExact(side.connection, limit === undefined ? query.sql : `${query.sql} LIMIT ?`, limit === undefined ? query.values : [...query.values, limit]);
   return rows.map((row) => ({ key: keyColumns.map((column, i) => decodeColumnValue(column, row[i] ?? null)), hash: String(row[keyColumns.length]) }));
 }
 
@@ -65,11 +58,17 @@ async function rowHashesOf(side: VerifySide, range: KeyRange): Promise<RowHash[]
  * Finds the keys of `range` whose rows differ between the sides by their row hashes, and hands
  * them to `onCandidates` one page at a time (awaited, so a slow consumer slows the drill-down).
  *
+ * The source's rows of the range are read whole, beside the target's first page: the range is a
+ * chunk of the source (bounded by the chunk size), while the target may hold any number of rows
+ * the source lacks, so the target is read in pages of `pageRows` and matched against the source's
+ * rows as it goes.
+ *
  * @param source - the source side
  * @param target - the target side
- * @param range - the chunk's key range
+ * @param range - the chunk's key range (a chunk of the source: its source rows are held at once)
  * @param pageRows - at most this many target rows are held at once
  * @param onCandidates - receives the keys that differ (on one side only, or with different hashes)
+ * @param buckets - only the rows of these buckets (those whose checksums differ); every row when omitted
  */
 export async function drillRange(
   source: VerifySide,
@@ -77,14 +76,14 @@ export async function drillRange(
   range: KeyRange,
   pageRows: number,
   onCandidates: (keys: KeyTuple[]) => Promise<void>,
+  buckets?: readonly number[],
 ): Promise<void> {
   let lower = range.lowerExclusive;
+  const [sourceRows, firstPage] = await Promise.all([rowHashPage(source, range, buckets), rowHashPage(target, range, buckets, pageRows)]);
+  const sourceHashes = new Map(sourceRows.map((row) => [encodeKeyJson(row.key), row]));
+  let targetPage = firstPage;
   for (;;) {
-    const targetPage = await rowHashPage(target, { lowerExclusive: lower, upperInclusive: range.upperInclusive }, pageRows);
     const full = targetPage.length === pageRows;
-    const upper = full ? (targetPage[targetPage.length - 1] as RowHash).key : range.upperInclusive;
-    const sourceRows = await rowHashesOf(source, { lowerExclusive: lower, upperInclusive: upper });
-    const sourceHashes = new Map(sourceRows.map((row) => [encodeKeyJson(row.key), row]));
     const candidates: KeyTuple[] = [];
     for (const row of targetPage) {
       const id = encodeKeyJson(row.key);
@@ -92,10 +91,15 @@ export async function drillRange(
       if (sourceRow === undefined || sourceRow.hash !== row.hash) candidates.push(row.key);
       sourceHashes.delete(id);
     }
-    for (const row of sourceHashes.values()) candidates.push(row.key);
+    if (!full) {
+      // Every target row of the range was seen: the source rows left are not on the target.
+      for (const row of sourceHashes.values()) candidates.push(row.key);
+      if (candidates.length > 0) await onCandidates(candidates);
+      return;
+    }
     if (candidates.length > 0) await onCandidates(candidates);
-    if (!full) return;
-    lower = upper;
+    lower = (targetPage[targetPage.length - 1] as RowHash).key;
+    targetPage = await rowHashPage(target, { lowerExclusive: lower, upperInclusive: range.upperInclusive }, buckets, pageRows);
   }
 }
 
@@ -169,8 +173,8 @@ export interface RecheckerOptions {
   readonly batchKeys: number;
   /** Keys waiting at most; {@link Rechecker.add} waits beyond (keeps memory bounded). */
   readonly maxPending: number;
-  /** Receives each key still different after the last re-read. */
-  readonly report: (key: KeyTuple, comparison: KeyComparison) => void;
+  /** Receives each key still different after the last re-read, with the sequence number {@link Rechecker.add} gave it. */
+  readonly report: (key: KeyTuple, comparison: KeyComparison, seq: number) => void;
   /** Stops the waits and the worker. */
   readonly signal?: AbortSignal | undefined;
 }
@@ -179,6 +183,8 @@ interface Pending {
   readonly key: KeyTuple;
   readonly due: number;
   readonly attempt: number;
+  /** Numbered in the order keys were added, from 1. */
+  readonly seq: number;
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
@@ -215,6 +221,8 @@ export class Rechecker {
   #progress: (() => void)[] = [];
   #failure: Error | null = null;
   readonly #done: Promise<void>;
+  /** Sequence numbers of the keys not yet resolved or reported, in insertion (= ascending) order. */
+  readonly #outstanding = new Set<number>();
   /** Keys handed to the rechecker. */
   candidates = 0;
   /** Keys found equal on a re-read (an in-flight write, not a difference). */
@@ -227,6 +235,15 @@ export class Rechecker {
       this.#failure = error instanceof Error ? error : new Error(String(error));
       this.#notifyProgress();
     });
+  }
+
+  /**
+   * Every key numbered up to this was resolved or reported: the keys {@link Rechecker.add} numbered
+   * 1 … `settled` are finished with (a checkpoint may name the chunk whose keys end there).
+   */
+  get settled(): number {
+    for (const seq of this.#outstanding) return seq - 1;
+    return this.candidates;
   }
 
   /** The worker's error, once it failed (the scan checks it between chunks). */
@@ -244,8 +261,9 @@ export class Rechecker {
     for (const key of keys) {
       while (this.#failure === null && this.#pending >= this.#options.maxPending) await new Promise<void>((resolve) => this.#progress.push(resolve));
       if (this.#failure !== null) throw this.#failure;
-      this.#queue.push({ key, due: Date.now() + firstDelay, attempt: 1 });
       this.candidates++;
+      this.#queue.push({ key, due: Date.now() + firstDelay, attempt: 1, seq: this.candidates });
+      this.#outstanding.add(this.candidates);
     }
     this.#wakeUp();
   }
@@ -302,9 +320,13 @@ export class Rechecker {
       const again = Date.now() + delayMs;
       batch.forEach((entry, i) => {
         const comparison = comparisons[i] ?? null;
+        if (comparison !== null && entry.attempt < lastAttempt) {
+          this.#queue.push({ ...entry, due: again, attempt: entry.attempt + 1 });
+          return;
+        }
         if (comparison === null) this.resolved++;
-        else if (entry.attempt >= lastAttempt) report(entry.key, comparison);
-        else this.#queue.push({ key: entry.key, due: again, attempt: entry.attempt + 1 });
+        else report(entry.key, comparison, entry.seq);
+        this.#outstanding.delete(entry.seq);
       });
       this.#notifyProgress();
     }

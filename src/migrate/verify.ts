@@ -2,17 +2,20 @@
  * `verify()`: proves that the source and the target hold the same rows, table by table, and
  * reports the keys that differ.
  *
- * 1. **Chunks.** Chunk boundaries are found on the source by reading primary keys in keyset order
- *    (`chunkRows` keys per chunk, an index-only read, never OFFSET). Each chunk is the key range
+ * 1. **Chunks.** Chunk boundaries are found on the source in keyset order: the key `chunkRows`
+ *    rows after the previous boundary (`WHERE key > boundary ORDER BY key LIMIT chunkRows - 1, 1`:
+ *    the server steps over one chunk of the primary key and sends one key; never an OFFSET from the
+ *    start of the table). Each chunk is the key range
  *    `(previous boundary, boundary]`; the first is open downward and the last open upward, so rows
  *    the target holds below the source's smallest key or above its largest are inside a chunk too.
  *    A table of `n` source rows gives `floor(n / chunkRows) + 1` chunks (one for an empty table).
  *    The next boundary is read while the current chunk is compared.
  * 2. **Checksums.** Both sides compute the chunk's row count and order-independent checksum
- *    (`chunkChecksum`, in the manner of pt-table-checksum) in parallel; only two numbers per side
- *    cross the network.
- * 3. **Drill-down.** Only for a chunk whose (rows, checksum) differ: per-row hashes of both sides
- *    over the range, matched by exact primary key (see `verify-drill`).
+ *    (`chunkChecksum`, in the manner of pt-table-checksum) in parallel, split into 32 buckets by a
+ *    hash of the primary key; a few numbers per side cross the network, no rows.
+ * 3. **Drill-down.** Only for a chunk whose checksums differ, and only for the rows of the buckets
+ *    whose (rows, checksum) differ: per-row hashes of both sides, matched by exact primary key (see
+ *    `verify-drill`).
  * 4. **Recheck.** A key found different is not reported at once: it is re-read exactly on both
  *    sides after `recheck.delayMs`, up to `recheck.attempts` times, beside the scan; only a key
  *    still different on the last re-read is reported, as `missing` (on the target), `extra` (on
@@ -39,10 +42,11 @@
  */
 import { InvalidOptionError, TableNotFoundError } from '../errors.js';
 import { loadServerSettings, loadTable } from '../schema/index.js';
-import type { MetadataQueryable, ServerSettings, TableMetadata } from '../schema/types.js';
-import { chunkChecksum, hashedColumns, type KeyRange } from './checksum.js';
+import type { ServerSettings, TableMetadata } from '../schema/types.js';
+import { CHECKSUM_BUCKETS, chunkChecksum, differingBuckets, hashedColumns, type KeyRange } from './checksum.js';
 import { queryExact, type ExactQueryable, type ExactValue } from './codec.js';
 import { keyOfRow, keysetChunkQuery, primaryKeyColumns, type KeyTuple } from './keyset.js';
+import { VerifyCheckpointStore, type VerifyCounts } from './verify-checkpoints.js';
 import { drillRange, Rechecker, type DifferenceKind, type KeyComparison, type VerifySide } from './verify-drill.js';
 
 export type { DifferenceKind } from './verify-drill.js';
@@ -53,8 +57,12 @@ export interface VerifyConnection extends ExactQueryable {
   release(): void;
 }
 
-/** A pool as verify uses it (a mysql2/promise `Pool` fits): metadata reads, and connections to check out. */
-export interface VerifyPool extends MetadataQueryable {
+/** A pool as verify uses it (a mysql2/promise `Pool` fits): metadata reads, checkpoints, and connections to check out. */
+export interface VerifyPool {
+  /** Runs `sql` with `?` placeholders bound to `values` (metadata reads); resolves to `[rows, fields]`. */
+  query(sql: string, values?: unknown[]): Promise<[unknown, unknown]>;
+  /** Runs a statement given as options (exact reads, checkpoint writes); resolves to `[rows, fields]`. */
+  query(options: Parameters<ExactQueryable['query']>[0]): Promise<[unknown, unknown]>;
   /** Checks out a connection. */
   getConnection(): Promise<VerifyConnection>;
 }
@@ -115,8 +123,36 @@ export interface VerifyOptions {
    * @defaultValue false
    */
   readonly collect?: boolean;
-  /** Aborts the run: `verify` rejects with the signal's reason once the current step ends. */
+  /**
+   * Aborts the run: `verify` rejects with the signal's reason once the current step ends. With a
+   * `job`, the chunks finished so far are kept in its checkpoints.
+   */
   readonly signal?: AbortSignal;
+  /**
+   * Names the run so that it can be resumed: each table's progress (the last chunk whose every
+   * difference was reported, and the counts so far) is saved in `checkpointTable` on the target at
+   * most once a second and at the end of the table. A run that is stopped or killed is continued by
+   * the next run with the same job; a run that completes removes the job's checkpoints. Without a
+   * job nothing is written anywhere.
+   */
+  readonly job?: string;
+  /**
+   * With a `job`: continue from its checkpoints (tables already finished are not compared again,
+   * their counts are reported). `false` forgets them and compares every table from the start.
+   * @defaultValue true
+   */
+  readonly resume?: boolean;
+  /**
+   * The checkpoint table on the target, `name` (in the target pool's default database) or `db.name`.
+   * @defaultValue `'dualwrite_verify_state'`
+   */
+  readonly checkpointTable?: string;
+  /**
+   * With a `job`: the least time between two checkpoint saves of a table, in milliseconds (a kill
+   * loses at most about this much work; each save is one write on the target).
+   * @defaultValue 1000
+   */
+  readonly checkpointEveryMs?: number;
 }
 
 /** What verify found in one table. */
@@ -146,10 +182,16 @@ export interface TableVerifyReport {
   readonly extra: number;
   /** Rows on both sides with different values. */
   readonly different: number;
-  /** Wall time spent on the table, in milliseconds. */
+  /** Wall time spent on the table, in milliseconds (this run only). */
   readonly durationMs: number;
-  /** Every confirmed difference, only with `collect: true`. */
+  /** Every confirmed difference, only with `collect: true` (this run only). */
   readonly differences?: readonly Difference[];
+  /**
+   * Set when the table was resumed from a job's checkpoint: the chunk bound it continued after
+   * (null when an earlier run had finished the table). The counts then include the earlier runs';
+   * `candidates`, `resolvedOnRecheck` and `differences` are this run's only.
+   */
+  readonly resumedAfter?: Record<string, ExactValue> | null;
 }
 
 /** What {@link verify} found. */
@@ -163,6 +205,7 @@ export interface VerifyReport {
 }
 
 const DEFAULT_CHUNK_ROWS = 1000;
+const DEFAULT_CHECKPOINT_EVERY_MS = 1000;
 const DEFAULT_DELAY_MS = 200;
 const DEFAULT_ATTEMPTS = 2;
 const RECHECK_BATCH_KEYS = 200;
@@ -174,6 +217,9 @@ interface Settings {
   readonly collect: boolean;
   readonly onDifference: ((difference: Difference) => void) | undefined;
   readonly signal: AbortSignal | undefined;
+  readonly job: string | undefined;
+  readonly resume: boolean;
+  readonly checkpointEveryMs: number;
 }
 
 function checkOptions(options: VerifyOptions): Settings {
@@ -186,7 +232,22 @@ function checkOptions(options: VerifyOptions): Settings {
   if (!Array.isArray(options.tables) || options.tables.some((name) => typeof name !== 'string' || name === '')) {
     throw new InvalidOptionError('verify tables', options.tables, 'a list of table names');
   }
-  return { chunkRows, delayMs, attempts, collect: options.collect === true, onDifference: options.onDifference, signal: options.signal };
+  if (options.job !== undefined && (typeof options.job !== 'string' || options.job === '' || options.job.length > 64)) {
+    throw new InvalidOptionError('verify job', options.job, 'a name of 1 to 64 characters');
+  }
+  const checkpointEveryMs = options.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS;
+  if (!Number.isFinite(checkpointEveryMs) || checkpointEveryMs < 0) throw new InvalidOptionError('verify checkpointEveryMs', checkpointEveryMs, 'a number of milliseconds, 0 or more');
+  return {
+    chunkRows,
+    delayMs,
+    attempts,
+    collect: options.collect === true,
+    onDifference: options.onDifference,
+    signal: options.signal,
+    job: options.job,
+    resume: options.resume !== false,
+    checkpointEveryMs,
+  };
 }
 
 /** The pool's default database, or the schema given. */
@@ -267,12 +328,15 @@ export async function checkOut(pool: VerifyPool, count: number): Promise<{ conne
   return { connections: held.map((entry) => entry.connection), release };
 }
 
-/** The upper bound of the next chunk after `after`, read on the source (null: the last chunk, open upward). */
+/**
+ * The upper bound of the next chunk after `after`: the key `chunkRows` rows on, read on the source
+ * as one row (`LIMIT chunkRows - 1, 1`: the server steps over the keys in between). Null when fewer
+ * rows remain: the last chunk, open upward.
+ */
 async function nextBoundary(connection: ExactQueryable, table: TableMetadata, after: KeyTuple | null, chunkRows: number): Promise<KeyTuple | null> {
-  const query = keysetChunkQuery(table, { after, limit: chunkRows, columns: table.primaryKey });
-  const rows = await queryExact(connection, query.sql, query.values);
-  const last = rows[rows.length - 1];
-  return rows.length < chunkRows || last === undefined ? null : keyOfRow(query, last);
+  const query = keysetChunkQuery(table, { after, limit: 1, skip: chunkRows - 1, columns: table.primaryKey });
+  const [row] = await queryExact(connection, query.sql, query.values);
+  return row === undefined ? null : keyOfRow(query, row);
 }
 
 /** The report of a table compared to the end. */
@@ -339,18 +403,100 @@ export async function checkOutBoth(
   }
 }
 
-async function verifyTable(name: string, prepared: { source: TableMetadata; target: TableMetadata }, options: VerifyOptions, settings: Settings): Promise<TableVerifyReport> {
+/** A chunk compared to the end of its drill-down: finished once the rechecker settled every key up to `seqEnd`. */
+interface ChunkMark {
+  readonly upper: KeyTuple | null;
+  readonly seqEnd: number;
+  readonly rowsChecked: number;
+  readonly chunks: number;
+  readonly chunksDiffered: number;
+}
+
+/** Where a table's comparison starts: from scratch, or after a job's checkpoint. */
+interface Start {
+  readonly after: KeyTuple | null;
+  readonly counts: VerifyCounts;
+}
+
+const ZERO_COUNTS: VerifyCounts = { rowsChecked: 0, chunks: 0, chunksDiffered: 0, missing: 0, extra: 0, different: 0 };
+
+/**
+ * Saves a table's checkpoints as its chunks finish: a chunk is finished when the rechecker settled
+ * every key found up to the end of its drill-down, and the counts saved are those of the differences
+ * reported for those keys (differences of later chunks already reported are carried to a later save).
+ */
+class TableCheckpointer {
+  readonly #marks: ChunkMark[] = [];
+  readonly #unsaved: { seq: number; kind: DifferenceKind }[] = [];
+  readonly #saved: Record<DifferenceKind, number>;
+  #lastSave = Date.now();
+
+  constructor(
+    private readonly store: VerifyCheckpointStore,
+    private readonly where: { job: string; schema: string; table: string },
+    private readonly base: VerifyCounts,
+    private readonly everyMs: number,
+  ) {
+    this.#saved = { missing: base.missing, extra: base.extra, different: base.different };
+  }
+
+  /** Notes a reported difference and the key's sequence number. */
+  reported(seq: number, kind: DifferenceKind): void {
+    this.#unsaved.push({ seq, kind });
+  }
+
+  /** Notes a chunk whose drill-down ended. */
+  chunkEnded(mark: ChunkMark): void {
+    this.#marks.push(mark);
+  }
+
+  /** Saves the last finished chunk when `everyMs` passed since the last save (or always with `force`). */
+  async maybeSave(settled: number, force = false): Promise<void> {
+    if (!force && Date.now() - this.#lastSave < this.everyMs) return;
+    let finished: ChunkMark | undefined;
+    while (this.#marks.length > 0 && (this.#marks[0] as ChunkMark).seqEnd <= settled) finished = this.#marks.shift();
+    if (finished === undefined) return;
+    const seqEnd = finished.seqEnd;
+    for (let i = this.#unsaved.length - 1; i >= 0; i--) {
+      const entry = this.#unsaved[i] as { seq: number; kind: DifferenceKind };
+      if (entry.seq > seqEnd) continue;
+      this.#saved[entry.kind]++;
+      this.#unsaved.splice(i, 1);
+    }
+    this.#lastSave = Date.now();
+    await this.store.save({
+      ...this.where,
+      after: finished.upper,
+      done: finished.upper === null,
+      rowsChecked: this.base.rowsChecked + finished.rowsChecked,
+      chunks: this.base.chunks + finished.chunks,
+      chunksDiffered: this.base.chunksDiffered + finished.chunksDiffered,
+      ...this.#saved,
+    });
+  }
+}
+
+async function verifyTable(
+  name: string,
+  prepared: { source: TableMetadata; target: TableMetadata },
+  options: VerifyOptions,
+  settings: Settings,
+  start: Start,
+  checkpoints: { store: VerifyCheckpointStore; job: string; schema: string } | null,
+): Promise<TableVerifyReport> {
   const started = Date.now();
   const { counts, differences, report } = differenceCollector(name, prepared.source.primaryKey, settings);
+  const checkpointer = checkpoints === null ? null : new TableCheckpointer(checkpoints.store, { job: checkpoints.job, schema: checkpoints.schema, table: name }, start.counts, settings.checkpointEveryMs);
   let rowsChecked = 0;
   let chunks = 0;
   let chunksDiffered = 0;
 
-  const [sourceSession, targetSession] = await checkOutBoth(options.source, 3, options.target, 2);
-  const [boundaryConnection, sourceConnection, sourceRecheck] = sourceSession.connections as [VerifyConnection, VerifyConnection, VerifyConnection];
-  const [targetConnection, targetRecheck] = targetSession.connections as [VerifyConnection, VerifyConnection];
-  const source: VerifySide = { connection: sourceConnection, table: prepared.source };
-  const target: VerifySide = { connection: targetConnection, table: prepared.target };
+  // Source: boundaries, checksums, drill-downs, re-reads; target: checksums, drill-downs, re-reads.
+  const [sourceSession, targetSession] = await checkOutBoth(options.source, 4, options.target, 3);
+  const [boundaryConnection, sourceConnection, sourceDrill, sourceRecheck] = sourceSession.connections as [VerifyConnection, VerifyConnection, VerifyConnection, VerifyConnection];
+  const [targetConnection, targetDrill, targetRecheck] = targetSession.connections as [VerifyConnection, VerifyConnection, VerifyConnection];
+  const source: VerifySide = { connection: sourceDrill, table: prepared.source };
+  const target: VerifySide = { connection: targetDrill, table: prepared.target };
   const rechecker = new Rechecker({
     source: { connection: sourceRecheck, table: prepared.source },
     target: { connection: targetRecheck, table: prepared.target },
@@ -358,14 +504,19 @@ async function verifyTable(name: string, prepared: { source: TableMetadata; targ
     attempts: settings.attempts,
     batchKeys: RECHECK_BATCH_KEYS,
     maxPending: Math.max(settings.chunkRows * 4, RECHECK_BATCH_KEYS),
-    report,
+    report: (key, comparison, seq) => {
+      checkpointer?.reported(seq, comparison.kind);
+      report(key, comparison);
+    },
     signal: settings.signal,
   });
 
   let next: Promise<KeyTuple | null> | null = null;
+  // One chunk's drill-down runs (on connections of its own) while the next chunk's checksums are computed.
+  let drilling: Promise<void> | null = null;
   try {
-    let lower: KeyTuple | null = null;
-    next = nextBoundary(boundaryConnection, prepared.source, null, settings.chunkRows);
+    let lower: KeyTuple | null = start.after;
+    next = nextBoundary(boundaryConnection, prepared.source, lower, settings.chunkRows);
     for (;;) {
       settings.signal?.throwIfAborted();
       if (rechecker.failure !== null) throw rechecker.failure;
@@ -378,23 +529,62 @@ async function verifyTable(name: string, prepared: { source: TableMetadata; targ
       const [sourceSum, targetSum] = await Promise.all([chunkChecksum(sourceConnection, prepared.source, range), chunkChecksum(targetConnection, prepared.target, range)]);
       chunks++;
       rowsChecked += sourceSum.rows;
-      if (sourceSum.rows !== targetSum.rows || sourceSum.checksum !== targetSum.checksum) {
-        chunksDiffered++;
-        await drillRange(source, target, range, settings.chunkRows, (keys) => rechecker.add(keys));
-      }
+      const buckets = differingBuckets(sourceSum, targetSum);
+      if (buckets.length > 0) chunksDiffered++;
+      await drilling;
+      const mark = { upper, rowsChecked, chunks, chunksDiffered };
+      drilling =
+        buckets.length === 0
+          ? null
+          : drillRange(source, target, range, settings.chunkRows, (keys) => rechecker.add(keys), buckets.length === CHECKSUM_BUCKETS ? undefined : buckets);
+      // The chunk's keys are all handed to the rechecker once its drill-down ended: the mark is taken then.
+      const ended = (): void => checkpointer?.chunkEnded({ ...mark, seqEnd: rechecker.candidates });
+      if (drilling === null) ended();
+      else drilling = drilling.then(ended);
+      drilling?.catch(() => undefined); // awaited on the next round or below
+      await checkpointer?.maybeSave(rechecker.settled);
       if (upper === null) break;
       lower = upper;
     }
+    await drilling;
     await rechecker.finish();
+    await checkpointer?.maybeSave(rechecker.settled, true);
   } catch (error) {
-    // The re-reads and the boundary read in flight must end before their connections go back to the pool.
-    await Promise.allSettled([rechecker.stop(), next]);
+    // The re-reads, the drill-down and the boundary read in flight must end before their connections go back to the pool.
+    await Promise.allSettled([rechecker.stop(), next, drilling]);
+    // Stopped on purpose: keep what was finished, so the next run of the job continues from there.
+    if (settings.signal?.aborted === true) await checkpointer?.maybeSave(rechecker.settled, true).catch(() => undefined);
     throw error;
   } finally {
     await Promise.allSettled([sourceSession.release(), targetSession.release()]);
   }
 
-  return verifiedReport({ table: name, started, rowsChecked, chunks, chunksDiffered, rechecker, counts, differences, collect: settings.collect });
+  const base = start.counts;
+  return {
+    ...verifiedReport({
+      table: name,
+      started,
+      rowsChecked: base.rowsChecked + rowsChecked,
+      chunks: base.chunks + chunks,
+      chunksDiffered: base.chunksDiffered + chunksDiffered,
+      rechecker,
+      counts: { missing: base.missing + counts.missing, extra: base.extra + counts.extra, different: base.different + counts.different },
+      differences,
+      collect: settings.collect,
+    }),
+    ...(checkpoints !== null && (start.after !== null || start.counts.chunks > 0) ? { resumedAfter: keyRecord(prepared.source, start.after) } : {}),
+  };
+}
+
+/** The counts of a checkpoint. */
+function countsOf(checkpoint: VerifyCounts): VerifyCounts {
+  const { rowsChecked, chunks, chunksDiffered, missing, extra, different } = checkpoint;
+  return { rowsChecked, chunks, chunksDiffered, missing, extra, different };
+}
+
+/** A key tuple as column name → value (null for null). */
+function keyRecord(table: TableMetadata, key: KeyTuple | null): Record<string, ExactValue> | null {
+  return key === null ? null : Object.fromEntries(table.primaryKey.map((column, i) => [column, key[i] ?? null]));
 }
 
 /**
@@ -421,16 +611,28 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
   for (const name of options.tables) {
     prepared.push(await prepareTable(name, { source: sourceSchema, target: targetSchema }, { source: sourceSettings, target: targetSettings }, options));
   }
+  const store = settings.job === undefined ? null : new VerifyCheckpointStore(options.target, options.checkpointTable);
+  if (store !== null && !settings.resume) await store.reset(settings.job as string);
   const tables: TableVerifyReport[] = [];
   for (const [i, name] of options.tables.entries()) {
     settings.signal?.throwIfAborted();
     const entry = prepared[i] as Prepared;
     if ('status' in entry) {
       tables.push({ table: name, status: entry.status, detail: entry.detail, rowsChecked: 0, chunks: 0, chunksDiffered: 0, candidates: 0, resolvedOnRecheck: 0, missing: 0, extra: 0, different: 0, durationMs: 0 });
-    } else {
-      tables.push(await verifyTable(name, entry, options, settings));
+      continue;
     }
+    const checkpoints = store === null ? null : { store, job: settings.job as string, schema: sourceSchema };
+    const checkpoint = checkpoints === null ? null : await checkpoints.store.load(checkpoints.job, sourceSchema, name);
+    if (checkpoint?.done === true) {
+      // Finished by an earlier run of the job: its counts stand.
+      tables.push({ table: name, status: 'verified', ...countsOf(checkpoint), candidates: 0, resolvedOnRecheck: 0, durationMs: 0, resumedAfter: null });
+      continue;
+    }
+    const start: Start = checkpoint === null ? { after: null, counts: ZERO_COUNTS } : { after: checkpoint.after, counts: countsOf(checkpoint) };
+    tables.push(await verifyTable(name, entry, options, settings, start, checkpoints));
   }
+  // The run is complete: the next run of the job starts over.
+  if (store !== null) await store.reset(settings.job as string);
   const identical = tables.every((table) => table.status === 'verified' && table.missing + table.extra + table.different === 0);
   return { identical, tables, durationMs: Date.now() - started };
 }

@@ -7,7 +7,7 @@
  */
 import type { PoolConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chunkChecksum, chunkChecksumQuery, rowHashes, rowHashExpression, type KeyRange } from '../../src/migrate/checksum.js';
+import { CHECKSUM_BUCKETS, chunkChecksum, chunkChecksumQuery, differingBuckets, rowHashes, rowHashesQuery, rowHashExpression, type ChunkChecksum, type KeyRange } from '../../src/migrate/checksum.js';
 import { queryExact } from '../../src/migrate/codec.js';
 import { loadServerSettings, loadTable, type TableMetadata } from '../../src/schema/index.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
@@ -81,7 +81,7 @@ describe('identical rows', () => {
 
     const sourceSum = await chunkChecksum(source, table, ALL);
     expect(sourceSum.rows).toBe(5);
-    expect(sourceSum.checksum).toMatch(/^[0-9a-f]{32}$/);
+    expect(sourceSum.checksum).toMatch(/^[0-9a-f]{16}$/);
     expect(await chunkChecksum(target, table, ALL)).toEqual(sourceSum);
     const hashes = await rowHashes(source, table, ALL);
     expect(hashes.map((row) => row.key)).toEqual([['1'], ['2'], ['3'], ['4'], ['5']]);
@@ -96,7 +96,19 @@ describe('identical rows', () => {
     expect(await chunkChecksum(target, table, range)).toEqual(sum);
     expect((await rowHashes(source, table, range)).map((row) => row.key)).toEqual([['2'], ['3']]);
     expect((await rowHashes(source, table, { lowerExclusive: ['3'], upperInclusive: null })).map((row) => row.key)).toEqual([['4'], ['5']]);
-    expect(await chunkChecksum(source, table, { lowerExclusive: ['5'], upperInclusive: null })).toEqual({ rows: 0, checksum: '0'.repeat(32) });
+    expect(await chunkChecksum(source, table, { lowerExclusive: ['5'], upperInclusive: null })).toEqual({ rows: 0, checksum: '0'.repeat(16), buckets: [] });
+  });
+
+  it('split the rows into buckets whose counts and checksums add up to the chunk', async () => {
+    const sum = await chunkChecksum(source, table, ALL);
+    expect(sum.buckets.reduce((rows, bucket) => rows + bucket.rows, 0)).toBe(5);
+    expect(sum.buckets.reduce((xor, bucket) => xor ^ BigInt(`0x${bucket.checksum}`), 0n).toString(16).padStart(16, '0')).toBe(sum.checksum);
+    for (const bucket of sum.buckets) expect(bucket.bucket).toBeLessThan(CHECKSUM_BUCKETS);
+    const all = sum.buckets.map((bucket) => bucket.bucket);
+    expect((await rowHashes(source, table, ALL, all)).length).toBe(5);
+    expect(() => rowHashesQuery(table, ALL, [CHECKSUM_BUCKETS])).toThrow(/bucket numbers/);
+    expect(() => rowHashesQuery(table, ALL, [])).toThrow(/bucket numbers/);
+    expect(differingBuckets(sum, sum)).toEqual([]);
   });
 
   it('hash every non-generated column and only them', () => {
@@ -135,9 +147,10 @@ const CHANGES: [string, number, string][] = [
 ];
 
 describe('one changed value', () => {
-  const before = { sum: '', hashes: [] as string[] };
+  const before = { sum: '', hashes: [] as string[], chunk: null as ChunkChecksum | null };
   beforeAll(async () => {
-    before.sum = (await chunkChecksum(source, table, ALL)).checksum;
+    before.chunk = await chunkChecksum(source, table, ALL);
+    before.sum = before.chunk.checksum;
     before.hashes = (await rowHashes(source, table, ALL)).map((row) => row.hash);
   });
 
@@ -152,6 +165,10 @@ describe('one changed value', () => {
       const hashes = (await rowHashes(target, table, ALL)).map((row) => row.hash);
       const differing = hashes.flatMap((hash, i) => (hash === before.hashes[i] ? [] : [i + 1]));
       expect(differing).toEqual([id]);
+      // Exactly the changed row's bucket differs, and the drill-down of that bucket holds the row.
+      const buckets = differingBuckets(before.chunk as ChunkChecksum, sum);
+      expect(buckets).toHaveLength(1);
+      expect((await rowHashes(target, table, ALL, buckets)).map((row) => row.key)).toContainEqual([String(id)]);
     } finally {
       await target.query('ROLLBACK');
     }
@@ -165,6 +182,10 @@ describe('one changed value', () => {
       expect(sum.rows).toBe(4);
       expect(sum.checksum).not.toBe(before.sum);
       expect((await rowHashes(target, table, ALL)).map((row) => row.key)).toEqual([['1'], ['2'], ['4'], ['5']]);
+      const buckets = differingBuckets(before.chunk as ChunkChecksum, sum);
+      expect(buckets).toHaveLength(1);
+      expect((await rowHashes(source, table, ALL, buckets)).map((row) => row.key)).toContainEqual(['3']);
+      expect((await rowHashes(target, table, ALL, buckets)).map((row) => row.key)).not.toContainEqual(['3']);
       expect(await chunkChecksum(target, table, { lowerExclusive: ['3'], upperInclusive: null })).toEqual(await chunkChecksum(source, table, { lowerExclusive: ['3'], upperInclusive: null }));
     } finally {
       await target.query('ROLLBACK');

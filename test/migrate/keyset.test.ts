@@ -173,6 +173,21 @@ describe('keyset walks on a real server', () => {
       connection.release();
     }
 
+    // `skip` reads the key `skip` rows on: stepping by 100 from the start lands on every 100th key of the walk.
+    const order = await serverOrder(metadata);
+    let boundary: KeyTuple | null = null;
+    const boundaries: KeyTuple[] = [];
+    for (;;) {
+      const query = keysetChunkQuery(metadata, { after: boundary, limit: 1, skip: 99, columns: ['a', 'b'] });
+      expect(query.sql).toMatch(/ LIMIT \?, \?$/);
+      const [row] = await queryExact(db.source, query.sql, query.values);
+      if (row === undefined) break;
+      boundary = keyOfRow(query, row);
+      boundaries.push(boundary);
+    }
+    expect(boundaries.map(show)).toEqual(order.filter((_, i) => i % 100 === 99));
+    expect(() => keysetChunkQuery(metadata, { after: null, limit: 1, skip: -1 })).toThrow(/skip/);
+
     await db.source.query('ANALYZE TABLE many');
     const query = keysetChunkQuery(metadata, { after: ['3', '-20'], limit: 7 });
     const [explained] = await db.source.query(`EXPLAIN ${query.sql}`, [...query.values]);

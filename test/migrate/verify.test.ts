@@ -92,7 +92,7 @@ function show(difference: Difference): string {
 
 beforeAll(async () => {
   db = await createTestDatabases('verify');
-  await Promise.all([createTable('same'), createTable('changed'), createTable('busy')]);
+  await Promise.all([createTable('same'), createTable('changed'), createTable('busy'), createTable('resumable')]);
 });
 
 afterAll(async () => {
@@ -213,6 +213,67 @@ describe('writes in flight', () => {
       await Promise.all(load);
     }
     expect(updates).toBeGreaterThan(20);
+  });
+});
+
+describe('checkpoints (job)', () => {
+  it('let the next run of the job continue an interrupted run, with counts that add up exactly, and start over once a run completed', async () => {
+    // 40 rows changed on the target, spread over the whole table.
+    const changed = Array.from({ length: 40 }, (_, k) => 37 + k * 73);
+    for (const i of changed) await db.target.query('UPDATE resumable SET n = n + 1 WHERE a = ? AND b = ?', [keyOf(i).a, keyOf(i).b]);
+    const expected = changed.map((i) => `resumable different ${keyOf(i).a}/${keyOf(i).b} [n]`).sort();
+    const job = { job: 'resume-test', checkpointEveryMs: 0, chunkRows: 100, recheck: { delayMs: 0, attempts: 1 } } as const;
+    const state = async (): Promise<{ last_key: string | null; done: number; different: number | string; chunks: number | string }[]> =>
+      (await db.target.query("SELECT last_key, done, different, chunks FROM dualwrite_verify_state WHERE job = 'resume-test'"))[0] as never;
+
+    // First run: stopped after its 15th reported difference.
+    const first: Difference[] = [];
+    const controller = new AbortController();
+    const stopped = await verify(
+      options(['resumable'], {
+        ...job,
+        signal: controller.signal,
+        onDifference: (d) => {
+          first.push(d);
+          if (first.length === 15) controller.abort(new Error('stopped on purpose'));
+        },
+      }),
+    ).catch((error: unknown) => error);
+    expect((stopped as Error).message).toBe('stopped on purpose');
+    const [saved] = await state();
+    expect(saved?.done).toBe(0);
+    expect(saved?.last_key).not.toBeNull();
+    // The checkpoint never counts more differences than were reported before it.
+    expect(Number(saved?.different)).toBeLessThanOrEqual(first.length);
+
+    // Second run of the job: continues after the checkpoint; counts include the first run's.
+    const second: Difference[] = [];
+    const resumed = await verify(options(['resumable'], { ...job, onDifference: (d) => second.push(d) }));
+    const table = resumed.tables[0];
+    const [a, b] = JSON.parse(saved?.last_key as string) as [string, string];
+    expect(table?.resumedAfter).toEqual({ a, b });
+    expect(table).toMatchObject({ rowsChecked: ROWS, chunks: 31, missing: 0, extra: 0, different: 40 });
+    expect(table?.candidates).toBeLessThan(40); // this run compared only what the first had not finished
+    expect(new Set([...first, ...second].map(show))).toEqual(new Set(expected));
+    expect(second.map(show).every((line) => expected.includes(line))).toBe(true);
+    // The run completed: its checkpoints are gone, and the next run compares everything.
+    expect(await state()).toEqual([]);
+    const again = await verify(options(['resumable'], job));
+    expect(again.tables[0]).toMatchObject({ rowsChecked: ROWS, chunks: 31, different: 40, candidates: 40 });
+    expect(again.tables[0]?.resumedAfter).toBeUndefined();
+
+    // resume: false forgets an interrupted run's checkpoint.
+    const controller2 = new AbortController();
+    let reported = 0;
+    const onDifference = (): void => {
+      if (++reported === 10) controller2.abort(new Error('stop'));
+    };
+    await expect(verify(options(['resumable'], { ...job, signal: controller2.signal, onDifference }))).rejects.toThrow('stop');
+    expect(await state()).not.toEqual([]);
+    const fresh = await verify(options(['resumable'], { ...job, resume: false }));
+    expect(fresh.tables[0]).toMatchObject({ rowsChecked: ROWS, different: 40, candidates: 40 });
+    expect(fresh.tables[0]?.resumedAfter).toBeUndefined();
+    await expect(verify(options(['resumable'], { job: '' }))).rejects.toBeInstanceOf(InvalidOptionError);
   });
 });
 

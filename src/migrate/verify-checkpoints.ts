@@ -1,0 +1,148 @@
+/**
+ * Verify checkpoints: how far each table's comparison got, stored in a state table on the target,
+ * so a verify that was stopped (or killed) continues after the last chunk it finished instead of
+ * starting over. A chunk is finished once every key its drill-down found was rechecked and, if
+ * still different, reported: a checkpoint never claims a chunk whose differences were not all
+ * handed to the caller. A run that completes removes its job's checkpoints, so the next run with
+ * the same job compares everything again; only an interrupted run leaves them behind.
+ *
+ * @module
+ */
+import { queryExact, quoteIdentifier, type ExactQueryable, type ExactValue } from './codec.js';
+import { decodeKeyTuple, encodeKeyJson } from './key-json.js';
+
+/** Default name of the verify state table. */
+export const DEFAULT_VERIFY_CHECKPOINT_TABLE = 'dualwrite_verify_state';
+
+/** The counts a checkpoint carries over to the run that resumes it. */
+export interface VerifyCounts {
+  /** Source rows counted by the chunk checksums. */
+  readonly rowsChecked: number;
+  /** Chunks compared. */
+  readonly chunks: number;
+  /** Chunks whose checksums differed. */
+  readonly chunksDiffered: number;
+  /** Rows reported missing on the target. */
+  readonly missing: number;
+  /** Rows reported extra on the target. */
+  readonly extra: number;
+  /** Rows reported different. */
+  readonly different: number;
+}
+
+/** Where one table's verification stands. */
+export interface VerifyCheckpoint extends VerifyCounts {
+  /** The verify job's name. */
+  readonly job: string;
+  /** The table's schema (database) on the source. */
+  readonly schema: string;
+  /** The table's name. */
+  readonly table: string;
+  /** The upper bound of the last finished chunk (exact values, key column order), or `null` before the first. */
+  readonly after: readonly ExactValue[] | null;
+  /** True once the table's last chunk was finished. */
+  readonly done: boolean;
+}
+
+const COUNT_NAMES = ['rowsChecked', 'chunks', 'chunksDiffered', 'missing', 'extra', 'different'] as const;
+
+/**
+ * Reads and writes verify checkpoints in the state table (created on first use) through a pool or
+ * connection of the target side.
+ */
+export class VerifyCheckpointStore {
+  readonly #runner: ExactQueryable;
+  readonly #table: string;
+  #ready: Promise<void> | null = null;
+
+  /**
+   * @param runner - a mysql2/promise pool (or connection) of the target side
+   * @param table - the state table, `name` (in the runner's default database) or `db.name`
+   */
+  constructor(runner: ExactQueryable, table: string = DEFAULT_VERIFY_CHECKPOINT_TABLE) {
+    this.#runner = runner;
+    this.#table = table.split('.').map(quoteIdentifier).join('.');
+  }
+
+  /** The checkpoint of one table of a job, or `null` when there is none. */
+  async load(job: string, schema: string, table: string): Promise<VerifyCheckpoint | null> {
+    await this.#ensure();
+    const rows = await queryExact(
+      this.#runner,
+      `SELECT last_key, done, rows_checked, chunks, chunks_differed, missing, extra, different FROM ${this.#table} WHERE job = ? AND table_schema = ? AND table_name = ?`,
+      [job, schema, table],
+    );
+    const row = rows[0];
+    if (row === undefined) return null;
+    const [lastKey, done, ...counts] = row;
+    return {
+      job,
+      schema,
+      table,
+      after: lastKey === null || lastKey === undefined ? null : decodeKeyTuple(text(lastKey)),
+      done: text(done) === '1',
+      ...(Object.fromEntries(COUNT_NAMES.map((name, i) => [name, Number(text(counts[i]))])) as Record<(typeof COUNT_NAMES)[number], number>),
+    };
+  }
+
+  /** Writes a checkpoint (insert or replace the table's row). */
+  async save(checkpoint: VerifyCheckpoint): Promise<void> {
+    await this.#ensure();
+    await this.#runner.query({
+      sql:
+        `INSERT INTO ${this.#table} (job, table_schema, table_name, last_key, done, rows_checked, chunks, chunks_differed, missing, extra, different, updated_at) ` +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE last_key = VALUES(last_key), done = VALUES(done), ' +
+        'rows_checked = VALUES(rows_checked), chunks = VALUES(chunks), chunks_differed = VALUES(chunks_differed), missing = VALUES(missing), ' +
+        'extra = VALUES(extra), different = VALUES(different), updated_at = VALUES(updated_at)',
+      values: [
+        checkpoint.job,
+        checkpoint.schema,
+        checkpoint.table,
+        checkpoint.after === null ? null : encodeKeyJson(checkpoint.after),
+        checkpoint.done ? 1 : 0,
+        ...COUNT_NAMES.map((name) => checkpoint[name]),
+      ],
+    });
+  }
+
+  /** Forgets a job's checkpoints, so its next run starts from the first row of every table. */
+  async reset(job: string): Promise<void> {
+    await this.#ensure();
+    await this.#runner.query({ sql: `DELETE FROM ${this.#table} WHERE job = ?`, values: [job] });
+  }
+
+  #ensure(): Promise<void> {
+    this.#ready ??= this.#runner
+      .query({
+        sql: `CREATE TABLE IF NOT EXISTS ${this.#table} (
+  job VARCHAR(64) NOT NULL,
+  table_schema VARCHAR(64) NOT NULL,
+  table_name VARCHAR(64) NOT NULL,
+  last_key LONGTEXT NULL COMMENT 'JSON array of the last finished chunk''s upper bound (exact values; {"$hex"} for bytes)',
+  done TINYINT(1) NOT NULL DEFAULT 0,
+  rows_checked BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  chunks BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  chunks_differed BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  missing BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  extra BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  different BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  updated_at DATETIME(6) NOT NULL,
+  PRIMARY KEY (job, table_schema, table_name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='dualwrite: verify checkpoints'`,
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          this.#ready = null; // try again next time
+          throw error;
+        },
+      );
+    return this.#ready;
+  }
+}
+
+/** A value the state table stores as text. */
+function text(value: ExactValue | undefined): string {
+  if (value === null || value === undefined) return '';
+  return typeof value === 'string' ? value : value.toString('utf8');
+}
