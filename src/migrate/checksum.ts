@@ -39,8 +39,9 @@
  * @module
  */
 import { InvalidOptionError } from '../errors.js';
-import type { ColumnMetadata, TableMetadata } from '../schema/types.js';
+import type { ColumnMetadata, ServerFlavor, TableMetadata } from '../schema/types.js';
 import { columnReadExpression, decodeColumnValue, queryExact, type ExactQueryable } from './codec.js';
+import { hasRules, normalizedColumn, type NormalizationProfile } from './normalize.js';
 import { keyOrderBy, primaryKeyColumns, qualifiedTableName, tupleComparison, type KeyTuple, type SqlFragment } from './keyset.js';
 
 /** A primary-key range: keys `> lowerExclusive` and `<= upperInclusive`; null leaves that end open. */
@@ -49,6 +50,22 @@ export interface KeyRange {
   readonly lowerExclusive: KeyTuple | null;
   /** Keys up to and including this one, or null up to the largest key. */
   readonly upperInclusive: KeyTuple | null;
+}
+
+/**
+ * How one side's rows are hashed: exactly (no profile), or with the columns a normalisation
+ * profile covers replaced by their normal forms (see normalize).
+ */
+export interface HashOptions {
+  /** The normalisation rules; none means exact values. */
+  readonly profile?: NormalizationProfile;
+  /** This side's server flavour (a rule's SQL may depend on it). */
+  readonly flavor?: ServerFlavor;
+  /**
+   * Columns whose exact values also get a digest per chunk (XOR of 64 bits of each value's MD5), to tell which
+   * differences disappear only after normalisation. The same list on both sides.
+   */
+  readonly digestColumns?: readonly string[];
 }
 
 /** How many buckets a chunk's checksum is split into (see the module notes). */
@@ -72,6 +89,8 @@ export interface ChunkChecksum {
   readonly checksum: string;
   /** The non-empty buckets, by bucket number. */
   readonly buckets: readonly BucketChecksum[];
+  /** One digest of exact values per entry of {@link HashOptions.digestColumns} (decimal text), when asked for. */
+  readonly digests: readonly string[];
 }
 
 /** One row of a drill-down: its primary key and its hash. */
@@ -93,7 +112,12 @@ const LONG_TYPES = new Set(['mediumblob', 'longblob', 'mediumtext', 'longtext', 
 /** Types whose text uses only digits, signs, `.`, `:`, `-`, `e` and spaces (never `#` or a lone `N`): they enter a row's text as is. */
 const PLAIN_TEXT_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric', 'float', 'double', 'real', 'year', 'date', 'time', 'datetime', 'timestamp']);
 
-/** One column's part of a row's text (see the module notes): `N` for NULL, else its text or `<length>:<bytes>`. */
+/** `<byte length>:<bytes>` of a text or byte value, or `N` for NULL. */
+function lengthPrefixed(value: string): string {
+  return `COALESCE(CONCAT(LENGTH(${value}), ':', ${value}), 'N')`;
+}
+
+/** One column's part of a row's exact text (see the module notes): `N` for NULL, else its text or `<length>:<bytes>`. */
 function valueField(column: ColumnMetadata): string {
   const read = columnReadExpression(column);
   if (PLAIN_TEXT_TYPES.has(column.dataType)) return `COALESCE(${read}, 'N')`;
@@ -101,8 +125,16 @@ function valueField(column: ColumnMetadata): string {
   const text = column.characterSet !== null && column.characterSet !== 'binary' ? `CONVERT(${read} USING utf8mb4)` : read;
   const bytes = `CAST(${text} AS BINARY)`;
   // A long value enters the row's text as its own hash, so the CONCAT stays short.
-  const value = LONG_TYPES.has(column.dataType) ? `SHA2(${bytes}, 256)` : bytes;
-  return `COALESCE(CONCAT(LENGTH(${value}), ':', ${value}), 'N')`;
+  return lengthPrefixed(LONG_TYPES.has(column.dataType) ? `SHA2(${bytes}, 256)` : bytes);
+}
+
+/** One column's part of a row's text under `hash`: its normal form when a rule covers it, else its exact text. */
+function hashField(column: ColumnMetadata, hash: HashOptions | undefined): string {
+  if (!hasRules(hash?.profile)) return valueField(column);
+  const normal = normalizedColumn(column, hash.profile, hash.flavor ?? 'mariadb').expression;
+  if (normal === null) return valueField(column);
+  const bytes = `CAST(${normal} AS BINARY)`;
+  return lengthPrefixed(LONG_TYPES.has(column.dataType) ? `SHA2(${bytes}, 256)` : bytes);
 }
 
 /** The SQL expression of a row's bucket: `CRC32` of its primary key's text (as in the row hash), modulo {@link CHECKSUM_BUCKETS}. */
@@ -112,10 +144,21 @@ export function keyBucketExpression(table: TableMetadata): string {
 
 /**
  * The SQL expression of a row's hash: 64 hex digits of
- * `SHA2(CONCAT_WS('#', <each column's text, or length:bytes, or N>), 256)`.
+ * `SHA2(CONCAT_WS('#', <each column's text, or length:bytes, or N>), 256)`; under a normalisation
+ * profile (`hash`), the covered columns enter as their normal forms.
  */
-export function rowHashExpression(table: TableMetadata): string {
-  return `SHA2(CONCAT_WS(_binary'#', ${hashedColumns(table).map(valueField).join(', ')}), 256)`;
+export function rowHashExpression(table: TableMetadata, hash?: HashOptions): string {
+  return `SHA2(CONCAT_WS(_binary'#', ${hashedColumns(table).map((column) => hashField(column, hash)).join(', ')}), 256)`;
+}
+
+/** The exact-value digest of each of `hash.digestColumns`, as select-list expressions. */
+function digestExpressions(table: TableMetadata, hash: HashOptions | undefined): string[] {
+  return (hash?.digestColumns ?? []).map((name) => {
+    const column = table.columnsByName.get(name.toLowerCase());
+    if (column === undefined) throw new InvalidOptionError('checksum digestColumns', name, `a column of \`${table.name}\``);
+    // MD5, not CRC32: CRC is linear, so the same change made to an even number of equal-length values cancels out in a XOR.
+    return `BIT_XOR(CAST(CONV(LEFT(MD5(${valueField(column)}), 16), 16, 10) AS UNSIGNED))`;
+  });
 }
 
 /**
@@ -142,10 +185,11 @@ export function rangeWhere(table: TableMetadata, range: KeyRange, buckets?: read
  * its `COUNT(*)` and the XOR of the first 64 bits of its row hashes, as decimal text. Read the rows
  * with {@link parseChunkChecksum} or run it through {@link chunkChecksum}.
  */
-export function chunkChecksumQuery(table: TableMetadata, range: KeyRange): SqlFragment {
+export function chunkChecksumQuery(table: TableMetadata, range: KeyRange, hash?: HashOptions): SqlFragment {
   const where = rangeWhere(table, range);
+  const digests = digestExpressions(table, hash).map((expression) => `, ${expression}`).join('');
   const sql =
-    `SELECT ${keyBucketExpression(table)} AS bucket, COUNT(*), BIT_XOR(CAST(CONV(LEFT(${rowHashExpression(table)}, 16), 16, 10) AS UNSIGNED)) ` +
+    `SELECT ${keyBucketExpression(table)} AS bucket, COUNT(*), BIT_XOR(CAST(CONV(LEFT(${rowHashExpression(table, hash)}, 16), 16, 10) AS UNSIGNED))${digests} ` +
     `FROM ${qualifiedTableName(table)}${where.sql === '' ? '' : ' ' + where.sql} GROUP BY bucket ORDER BY bucket`;
   return { sql, values: where.values };
 }
@@ -155,29 +199,31 @@ export function chunkChecksumQuery(table: TableMetadata, range: KeyRange): SqlFr
  * range (only those of `buckets` when given), in primary-key order, so both sides' lists can be
  * merged in one pass.
  */
-export function rowHashesQuery(table: TableMetadata, range: KeyRange, buckets?: readonly number[]): SqlFragment {
+export function rowHashesQuery(table: TableMetadata, range: KeyRange, buckets?: readonly number[], hash?: HashOptions): SqlFragment {
   const keyColumns = primaryKeyColumns(table);
   const where = rangeWhere(table, range, buckets);
   const sql =
-    `SELECT ${keyColumns.map((column) => columnReadExpression(column)).join(', ')}, ${rowHashExpression(table)} ` +
+    `SELECT ${keyColumns.map((column) => columnReadExpression(column)).join(', ')}, ${rowHashExpression(table, hash)} ` +
     `FROM ${qualifiedTableName(table)}${where.sql === '' ? '' : ' ' + where.sql} ${keyOrderBy(keyColumns)}`;
   return { sql, values: where.values };
 }
 
-/** Turns the rows of a {@link chunkChecksumQuery} (`[bucket, count, xor]` as text) into a {@link ChunkChecksum}. */
-export function parseChunkChecksum(rows: readonly (readonly unknown[])[]): ChunkChecksum {
+/** Turns the rows of a {@link chunkChecksumQuery} (`[bucket, count, xor, …digests]` as text) into a {@link ChunkChecksum}. */
+export function parseChunkChecksum(rows: readonly (readonly unknown[])[], digestCount = 0): ChunkChecksum {
   const text = (value: unknown): string => (Buffer.isBuffer(value) ? value.toString('latin1') : String(value));
   const hex = (value: bigint): string => value.toString(16).padStart(16, '0');
   let total = 0;
   let xor = 0n;
+  const digests: bigint[] = Array.from({ length: digestCount }, () => 0n);
   const buckets = rows.map((row) => {
     const count = Number(text(row[1]));
     const bits = BigInt(text(row[2]));
     total += count;
     xor ^= bits;
+    for (let i = 0; i < digestCount; i++) digests[i] = (digests[i] as bigint) ^ BigInt(text(row[3 + i]));
     return { bucket: Number(text(row[0])), rows: count, checksum: hex(bits) };
   });
-  return { rows: total, checksum: hex(xor), buckets };
+  return { rows: total, checksum: hex(xor), buckets, digests: digests.map(String) };
 }
 
 /** The buckets whose rows differ between two checksums of the same range (a bucket on one side only included), in bucket order. */
@@ -194,14 +240,14 @@ export function differingBuckets(a: ChunkChecksum, b: ChunkChecksum): number[] {
 }
 
 /** Runs {@link chunkChecksumQuery} on one side. */
-export async function chunkChecksum(runner: ExactQueryable, table: TableMetadata, range: KeyRange): Promise<ChunkChecksum> {
-  const query = chunkChecksumQuery(table, range);
-  return parseChunkChecksum(await queryExact(runner, query.sql, query.values));
+export async function chunkChecksum(runner: ExactQueryable, table: TableMetadata, range: KeyRange, hash?: HashOptions): Promise<ChunkChecksum> {
+  const query = chunkChecksumQuery(table, range, hash);
+  return parseChunkChecksum(await queryExact(runner, query.sql, query.values), hash?.digestColumns?.length ?? 0);
 }
 
 /** Runs {@link rowHashesQuery} on one side. */
-export async function rowHashes(runner: ExactQueryable, table: TableMetadata, range: KeyRange, buckets?: readonly number[]): Promise<RowHash[]> {
-  const query = rowHashesQuery(table, range, buckets);
+export async function rowHashes(runner: ExactQueryable, table: TableMetadata, range: KeyRange, buckets?: readonly number[], hash?: HashOptions): Promise<RowHash[]> {
+  const query = rowHashesQuery(table, range, buckets, hash);
   const width = table.primaryKey.length;
   const keyColumns = primaryKeyColumns(table);
   const rows = await queryExact(runner, query.sql, query.values);

@@ -31,7 +31,10 @@ export {
   type VerifyOptions,
   type VerifyPool,
   type VerifyReport,
+  type NormalisedColumnReport,
 } from './verify.js';
+export { type NormalizationProfile, type NormalizationRule } from './normalize.js';
+export { DEFAULT_VERIFY_CHECKPOINT_TABLE, VerifyCheckpointStore, type VerifyCheckpoint, type VerifyCounts } from './verify-checkpoints.js';
 export {
   verifyIncremental,
   verifyKeys,
@@ -43,7 +46,7 @@ export {
 } from './verify-incremental.js';
 export { CheckpointStore, DEFAULT_CHECKPOINT_TABLE, type Checkpoint, type CheckpointStoreOptions } from './checkpoints.js';
 export { insertIgnoreRows, readExactRows, copyColumns, type ExactRows, type InsertIgnoreOptions } from './copy.js';
-export { chunkChecksum, rowHashes, type KeyRange } from './checksum.js';
+export { chunkChecksum, rowHashes, CHECKSUM_BUCKETS, type BucketChecksum, type ChunkChecksum, type HashOptions, type KeyRange, type RowHash } from './checksum.js';
 export { keysetChunkQuery, type KeysetChunkOptions, type KeyTuple, type SqlFragment } from './keyset.js';
 export { exactTypeCast, type ExactQueryable, type ExactRow, type ExactValue } from './codec.js';
 export { encodeKeyJson, decodeKeyTuple } from './key-json.js';

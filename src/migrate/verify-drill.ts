@@ -21,9 +21,10 @@
  * @module
  */
 import type { TableMetadata } from '../schema/types.js';
-import { rowHashesQuery, type KeyRange, type RowHash } from './checksum.js';
-import { decodeColumnValue, queryExact, quoteIdentifier, type ExactQueryable, type ExactValue } from './codec.js';
-import { readExactRows, type ExactRows } from './copy.js';
+import { rowHashesQuery, type HashOptions, type KeyRange, type RowHash } from './checksum.js';
+import { columnReadExpression, decodeColumnValue, isTimestampColumn, queryExact, quoteIdentifier, withSessionTimeZone, type ExactQueryable, type ExactValue } from './codec.js';
+import { copyColumns, readExactRows, type ExactRows } from './copy.js';
+import { hasRules, normalizedColumn } from './normalize.js';
 import { encodeKeyJson } from './key-json.js';
 import { keyValueSql, primaryKeyColumns, type KeyTuple } from './keyset.js';
 
@@ -44,11 +45,13 @@ export interface VerifySide {
   readonly connection: ExactQueryable;
   /** The table's metadata on this side (its `schema` qualifies the name). */
   readonly table: TableMetadata;
+  /** How rows are hashed and compared on this side: exactly, or under a normalisation profile. */
+  readonly hash?: HashOptions;
 }
 
 /** Row hashes of `range` (of `buckets` only when given), in key order; at most `limit` rows when given. */
 async function rowHashPage(side: VerifySide, range: KeyRange, buckets: readonly number[] | undefined, limit?: number): Promise<RowHash[]> {
-  const query = rowHashesQuery(side.table, range, buckets);
+  const query = rowHashesQuery(side.table, range, buckets, side.hash);
   const keyColumns = primaryKeyColumns(side.table);
   const rows = await queryExact(side.connection, limit === undefined ? query.sql : `${query.sql} LIMIT ?`, limit === undefined ? query.values : [...query.values, limit]);
   return rows.map((row) => ({ key: keyColumns.map((column, i) => decodeColumnValue(column, row[i] ?? null)), hash: String(row[keyColumns.length]) }));
@@ -133,7 +136,28 @@ function rowsByKey(table: TableMetadata, read: ExactRows): Map<string, readonly 
 }
 
 /**
- * Reads the rows of `keys` exactly on both sides (in parallel) and compares them value by value.
+ * Reads the rows matching `where` on one side as they are compared: exactly, or, under a
+ * normalisation profile, with the covered columns as their normal forms (key columns always exact,
+ * so rows are matched by their exact keys).
+ */
+async function readComparableRows(side: VerifySide, where: { sql: string; values: unknown[] }): Promise<ExactRows> {
+  const profile = side.hash?.profile;
+  if (!hasRules(profile)) return readExactRows(side.connection, side.table, where.sql, where.values);
+  const columns = copyColumns(side.table);
+  const keys = new Set(side.table.primaryKey.map((name) => name.toLowerCase()));
+  const expressions = columns.map((column) => (keys.has(column.name.toLowerCase()) ? null : normalizedColumn(column, profile, side.hash?.flavor ?? 'mariadb').expression));
+  const select = columns.map((column, i) => expressions[i] ?? columnReadExpression(column)).join(', ');
+  const read = async (): Promise<ExactRows> => {
+    const raw = await queryExact(side.connection, `SELECT ${select} FROM ${quoteIdentifier(side.table.schema)}.${quoteIdentifier(side.table.name)} ${where.sql}`, where.values);
+    const rows = raw.map((row) => row.map((value, i) => (expressions[i] === null ? decodeColumnValue(columns[i] as (typeof columns)[number], value) : value)));
+    return { columns: columns.map((column) => column.name), rows };
+  };
+  return columns.some(isTimestampColumn) ? withSessionTimeZone(side.connection, '+00:00', read) : read();
+}
+
+/**
+ * Reads the rows of `keys` on both sides (in parallel: exactly, or under the sides' normalisation
+ * profile) and compares them value by value.
  * The sides must have the same non-generated columns in the same order (verify checks this).
  *
  * @returns one entry per key, in the order of `keys`
@@ -142,10 +166,7 @@ export async function compareKeys(source: VerifySide, target: VerifySide, keys: 
   if (keys.length === 0) return [];
   const sourceWhere = keysWhere(source.table, keys);
   const targetWhere = keysWhere(target.table, keys);
-  const [sourceRead, targetRead] = await Promise.all([
-    readExactRows(source.connection, source.table, sourceWhere.sql, sourceWhere.values),
-    readExactRows(target.connection, target.table, targetWhere.sql, targetWhere.values),
-  ]);
+  const [sourceRead, targetRead] = await Promise.all([readComparableRows(source, sourceWhere), readComparableRows(target, targetWhere)]);
   const sourceRows = rowsByKey(source.table, sourceRead);
   const targetRows = rowsByKey(target.table, targetRead);
   return keys.map((key) => {

@@ -69,7 +69,7 @@ import { compareKeys, keysWhere, Rechecker, type VerifySide } from './verify-dri
 
 /** Options shared by {@link verifyIncremental} and {@link verifyKeys}. */
 /** Re-check, streaming, collecting and aborting work as in `verify()`. */
-export interface KeyedVerifyOptions extends Pick<VerifyOptions, 'recheck' | 'onDifference' | 'collect' | 'signal'> {
+export interface KeyedVerifyOptions extends Pick<VerifyOptions, 'recheck' | 'onDifference' | 'collect' | 'signal' | 'normalize'> {
   /** The source side's pool (read its primary server, not a replica). */
   readonly source: VerifyPool;
   /** The target side's pool. */
@@ -197,7 +197,7 @@ interface KeyedRun {
  */
 async function runKeyed(
   options: KeyedVerifyOptions,
-  prepared: { source: TableMetadata; target: TableMetadata },
+  prepared: Extract<Prepared, { hash: unknown }>,
   settings: Settings,
   work: (run: KeyedRun) => Promise<number>,
 ): Promise<TableVerifyReport> {
@@ -211,8 +211,8 @@ async function runKeyed(
   const [sourceConnection, sourceRecheck] = sourceSession.connections as [VerifyConnection, VerifyConnection];
   const [targetConnection, targetRecheck] = targetSession.connections as [VerifyConnection, VerifyConnection];
   const rechecker = new Rechecker({
-    source: { connection: sourceRecheck, table: prepared.source },
-    target: { connection: targetRecheck, table: prepared.target },
+    source: { connection: sourceRecheck, table: prepared.source, hash: prepared.hash.source },
+    target: { connection: targetRecheck, table: prepared.target, hash: prepared.hash.target },
     delayMs: settings.delayMs,
     attempts: settings.attempts,
     batchKeys: settings.batchKeys,
@@ -223,8 +223,8 @@ async function runKeyed(
   let rowsChecked: number;
   try {
     rowsChecked = await work({
-      source: { connection: sourceConnection, table: prepared.source },
-      target: { connection: targetConnection, table: prepared.target },
+      source: { connection: sourceConnection, table: prepared.source, hash: prepared.hash.source },
+      target: { connection: targetConnection, table: prepared.target, hash: prepared.hash.target },
       candidates: async (keys) => {
         settings.signal?.throwIfAborted();
         if (rechecker.failure !== null) throw rechecker.failure;

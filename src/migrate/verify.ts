@@ -43,7 +43,8 @@
 import { InvalidOptionError, TableNotFoundError } from '../errors.js';
 import { loadServerSettings, loadTable } from '../schema/index.js';
 import type { ServerSettings, TableMetadata } from '../schema/types.js';
-import { CHECKSUM_BUCKETS, chunkChecksum, differingBuckets, hashedColumns, type KeyRange } from './checksum.js';
+import { CHECKSUM_BUCKETS, chunkChecksum, differingBuckets, hashedColumns, type HashOptions, type KeyRange } from './checksum.js';
+import { checkProfile, describeRule, hasRules, normalizedColumn, type NormalizationProfile, type NormalizationRule } from './normalize.js';
 import { queryExact, type ExactQueryable, type ExactValue } from './codec.js';
 import { keyOfRow, keysetChunkQuery, primaryKeyColumns, type KeyTuple } from './keyset.js';
 import { VerifyCheckpointStore, type VerifyCounts } from './verify-checkpoints.js';
@@ -148,6 +149,14 @@ export interface VerifyOptions {
    */
   readonly checkpointTable?: string;
   /**
+   * Compare some column types by a normal form instead of exactly, for a heterogeneous or changed
+   * schema (FLOAT → DOUBLE, DECIMAL scale, TIMESTAMP ↔ DATETIME, CHAR ↔ VARCHAR, case-insensitive
+   * collations, JSON): see {@link NormalizationProfile}. The report then lists, per covered column,
+   * the chunks whose exact values differed while their normal forms matched (`normalised`).
+   * @defaultValue exact comparison
+   */
+  readonly normalize?: NormalizationProfile;
+  /**
    * With a `job`: the least time between two checkpoint saves of a table, in milliseconds (a kill
    * loses at most about this much work; each save is one write on the target).
    * @defaultValue 1000
@@ -192,6 +201,23 @@ export interface TableVerifyReport {
    * `candidates`, `resolvedOnRecheck` and `differences` are this run's only.
    */
   readonly resumedAfter?: Record<string, ExactValue> | null;
+  /**
+   * With a `normalize` profile: each column a rule covers (on either side), the rules, and the
+   * chunks in which its exact values differed while every row matched after normalisation — the
+   * differences that disappear only after normalisation. Chunks that also held a real difference
+   * are not counted (their exact differences cannot be told apart); this run only.
+   */
+  readonly normalised?: readonly NormalisedColumnReport[];
+}
+
+/** One column compared by its normal form (see {@link TableVerifyReport.normalised}). */
+export interface NormalisedColumnReport {
+  /** The column's name. */
+  readonly column: string;
+  /** What the rules do, e.g. `floats rounded to 7 significant digits`. */
+  readonly rules: string;
+  /** Chunks whose exact values of this column differed while their rows matched after normalisation. */
+  readonly chunksEqualOnlyAfterNormalisation: number;
 }
 
 /** What {@link verify} found. */
@@ -220,6 +246,7 @@ interface Settings {
   readonly job: string | undefined;
   readonly resume: boolean;
   readonly checkpointEveryMs: number;
+  readonly normalize: NormalizationProfile | undefined;
 }
 
 function checkOptions(options: VerifyOptions): Settings {
@@ -247,6 +274,7 @@ function checkOptions(options: VerifyOptions): Settings {
     job: options.job,
     resume: options.resume !== false,
     checkpointEveryMs,
+    normalize: options.normalize === undefined ? undefined : checkProfile(options.normalize, 'verify normalize'),
   };
 }
 
@@ -261,8 +289,34 @@ export async function schemaOf(pool: VerifyPool, given: string | undefined, side
   return name;
 }
 
-/** A table ready to compare, or the reason it cannot be. */
-export type Prepared = { source: TableMetadata; target: TableMetadata } | { source: TableMetadata; status: 'missing_on_target' | 'schema_mismatch'; detail: string };
+/** A table ready to compare (with each side's hash options), or the reason it cannot be. */
+export type Prepared =
+  | { source: TableMetadata; target: TableMetadata; hash: { source: HashOptions; target: HashOptions; covered: readonly NormalisedColumn[] } }
+  | { source: TableMetadata; status: 'missing_on_target' | 'schema_mismatch'; detail: string };
+
+/** A column a normalisation rule covers on at least one side. */
+export interface NormalisedColumn {
+  /** The column's name (as on the source). */
+  readonly name: string;
+  /** The rules applied on either side. */
+  readonly rules: readonly NormalizationRule[];
+}
+
+/** Each side's hash options under `profile`, and the columns it covers (none without a profile). */
+function hashPlan(source: TableMetadata, target: TableMetadata, settings: { source: ServerSettings; target: ServerSettings }, profile: NormalizationProfile | undefined): Extract<Prepared, { hash: unknown }>['hash'] {
+  if (!hasRules(profile)) return { source: {}, target: {}, covered: [] };
+  const covered: NormalisedColumn[] = [];
+  for (const column of hashedColumns(source)) {
+    const other = target.columnsByName.get(column.name.toLowerCase());
+    const rules = new Set([
+      ...normalizedColumn(column, profile, settings.source.flavor).rules,
+      ...(other === undefined ? [] : normalizedColumn(other, profile, settings.target.flavor).rules),
+    ]);
+    if (rules.size > 0 && !source.primaryKey.some((key) => key.toLowerCase() === column.name.toLowerCase())) covered.push({ name: column.name, rules: [...rules] });
+  }
+  const digestColumns = covered.map((column) => column.name);
+  return { source: { profile, flavor: settings.source.flavor, digestColumns }, target: { profile, flavor: settings.target.flavor, digestColumns }, covered };
+}
 
 export async function prepareTable(name: string, schemas: { source: string; target: string }, settings: { source: ServerSettings; target: ServerSettings }, options: VerifyOptions): Promise<Prepared> {
   const [source, target] = await Promise.all([
@@ -295,7 +349,7 @@ export async function prepareTable(name: string, schemas: { source: string; targ
         `target columns (${columnsOf(target)}) key (${keyOf(target)}); make the target's table definition match the source's`,
     };
   }
-  return { source, target };
+  return { source, target, hash: hashPlan(source, target, settings, options.normalize === undefined ? undefined : checkProfile(options.normalize, 'verify normalize')) };
 }
 
 /** Checks out `count` connections of `pool` with `time_zone = '+00:00'`; `release` restores and returns them. */
@@ -478,7 +532,7 @@ class TableCheckpointer {
 
 async function verifyTable(
   name: string,
-  prepared: { source: TableMetadata; target: TableMetadata },
+  prepared: Extract<Prepared, { hash: unknown }>,
   options: VerifyOptions,
   settings: Settings,
   start: Start,
@@ -495,11 +549,13 @@ async function verifyTable(
   const [sourceSession, targetSession] = await checkOutBoth(options.source, 4, options.target, 3);
   const [boundaryConnection, sourceConnection, sourceDrill, sourceRecheck] = sourceSession.connections as [VerifyConnection, VerifyConnection, VerifyConnection, VerifyConnection];
   const [targetConnection, targetDrill, targetRecheck] = targetSession.connections as [VerifyConnection, VerifyConnection, VerifyConnection];
-  const source: VerifySide = { connection: sourceDrill, table: prepared.source };
-  const target: VerifySide = { connection: targetDrill, table: prepared.target };
+  const source: VerifySide = { connection: sourceDrill, table: prepared.source, hash: prepared.hash.source };
+  const target: VerifySide = { connection: targetDrill, table: prepared.target, hash: prepared.hash.target };
+  const covered = prepared.hash.covered;
+  const equalOnlyAfterNormalisation = covered.map(() => 0);
   const rechecker = new Rechecker({
-    source: { connection: sourceRecheck, table: prepared.source },
-    target: { connection: targetRecheck, table: prepared.target },
+    source: { connection: sourceRecheck, table: prepared.source, hash: prepared.hash.source },
+    target: { connection: targetRecheck, table: prepared.target, hash: prepared.hash.target },
     delayMs: settings.delayMs,
     attempts: settings.attempts,
     batchKeys: RECHECK_BATCH_KEYS,
@@ -526,11 +582,16 @@ async function verifyTable(
         next.catch(() => undefined); // awaited on the next round; an early exit must not leave it unhandled
       }
       const range: KeyRange = { lowerExclusive: lower, upperInclusive: upper };
-      const [sourceSum, targetSum] = await Promise.all([chunkChecksum(sourceConnection, prepared.source, range), chunkChecksum(targetConnection, prepared.target, range)]);
+      const [sourceSum, targetSum] = await Promise.all([
+        chunkChecksum(sourceConnection, prepared.source, range, prepared.hash.source),
+        chunkChecksum(targetConnection, prepared.target, range, prepared.hash.target),
+      ]);
       chunks++;
       rowsChecked += sourceSum.rows;
       const buckets = differingBuckets(sourceSum, targetSum);
       if (buckets.length > 0) chunksDiffered++;
+      // Rows all equal after normalisation: a covered column whose exact digest differs differed only before it.
+      else for (const [i, digest] of sourceSum.digests.entries()) if (digest !== targetSum.digests[i]) equalOnlyAfterNormalisation[i] = (equalOnlyAfterNormalisation[i] ?? 0) + 1;
       await drilling;
       const mark = { upper, rowsChecked, chunks, chunksDiffered };
       drilling =
@@ -573,6 +634,15 @@ async function verifyTable(
       collect: settings.collect,
     }),
     ...(checkpoints !== null && (start.after !== null || start.counts.chunks > 0) ? { resumedAfter: keyRecord(prepared.source, start.after) } : {}),
+    ...(settings.normalize === undefined
+      ? {}
+      : {
+          normalised: covered.map((column, i) => ({
+            column: column.name,
+            rules: column.rules.map((rule) => describeRule(rule, settings.normalize as NormalizationProfile)).join('; '),
+            chunksEqualOnlyAfterNormalisation: equalOnlyAfterNormalisation[i] ?? 0,
+          })),
+        }),
   };
 }
 

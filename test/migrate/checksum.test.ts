@@ -96,7 +96,7 @@ describe('identical rows', () => {
     expect(await chunkChecksum(target, table, range)).toEqual(sum);
     expect((await rowHashes(source, table, range)).map((row) => row.key)).toEqual([['2'], ['3']]);
     expect((await rowHashes(source, table, { lowerExclusive: ['3'], upperInclusive: null })).map((row) => row.key)).toEqual([['4'], ['5']]);
-    expect(await chunkChecksum(source, table, { lowerExclusive: ['5'], upperInclusive: null })).toEqual({ rows: 0, checksum: '0'.repeat(16), buckets: [] });
+    expect(await chunkChecksum(source, table, { lowerExclusive: ['5'], upperInclusive: null })).toEqual({ rows: 0, checksum: '0'.repeat(16), buckets: [], digests: [] });
   });
 
   it('split the rows into buckets whose counts and checksums add up to the chunk', async () => {
