@@ -30,10 +30,13 @@
  * or primary key differ between the sides, is not compared row by row: its report entry has the
  * status `missing_on_target` or `schema_mismatch` (with `detail`), and the run is not identical.
  *
- * Reads use connections checked out from the pools (three on the source, two on the target per
+ * Reads use connections checked out from the pools (four on the source, three on the target per
  * table), each with `time_zone = '+00:00'` for the run (restored before release), so TIMESTAMP
- * keys compare as the instants they name. Read the sides' primary servers, not replicas: a
- * replica's lag would look like differences.
+ * keys compare as the instants they name. `source` and `target` must be the sides' primary
+ * servers: the recheck reads them. The first pass (boundaries, checksums, drill-downs) may read
+ * replicas instead (`replicas`), to keep its load off the primaries: a replica's lag then shows as
+ * candidates, which the recheck on the primaries drops (`resolvedOnRecheck`), so a lagging replica
+ * costs re-reads but never a false report.
  *
  * Limits: keys are matched byte for byte, so two keys a case-insensitive collation holds equal
  * (`'a'` on one side, `'A'` on the other) are reported as one missing and one extra row.
@@ -103,6 +106,13 @@ export interface VerifyOptions {
    * @defaultValue 1000
    */
   readonly chunkRows?: number;
+  /**
+   * Replicas to read for the first pass (chunk boundaries, checksums and drill-downs), one side or
+   * both; `source` and `target` stay the primaries, and every candidate is re-read there before it
+   * is reported. The replicas must hold the same databases under the same names.
+   * @defaultValue the first pass reads `source` and `target`
+   */
+  readonly replicas?: { readonly source?: VerifyPool; readonly target?: VerifyPool };
   /** How keys found different are confirmed before they are reported. */
   readonly recheck?: {
     /**
@@ -546,9 +556,18 @@ async function verifyTable(
   let chunksDiffered = 0;
 
   // Source: boundaries, checksums, drill-downs, re-reads; target: checksums, drill-downs, re-reads.
-  const [sourceSession, targetSession] = await checkOutBoth(options.source, 4, options.target, 3);
-  const [boundaryConnection, sourceConnection, sourceDrill, sourceRecheck] = sourceSession.connections as [VerifyConnection, VerifyConnection, VerifyConnection, VerifyConnection];
-  const [targetConnection, targetDrill, targetRecheck] = targetSession.connections as [VerifyConnection, VerifyConnection, VerifyConnection];
+  // First pass (replicas when given): boundaries, checksums, drill-downs; re-reads on the primaries.
+  const [sourceSession, targetSession] = await checkOutBoth(options.replicas?.source ?? options.source, 3, options.replicas?.target ?? options.target, 2);
+  let recheckSessions: Awaited<ReturnType<typeof checkOutBoth>>;
+  try {
+    recheckSessions = await checkOutBoth(options.source, 1, options.target, 1);
+  } catch (error) {
+    await Promise.allSettled([sourceSession.release(), targetSession.release()]);
+    throw error;
+  }
+  const [boundaryConnection, sourceConnection, sourceDrill] = sourceSession.connections as [VerifyConnection, VerifyConnection, VerifyConnection];
+  const [targetConnection, targetDrill] = targetSession.connections as [VerifyConnection, VerifyConnection];
+  const [sourceRecheck, targetRecheck] = [recheckSessions[0].connections[0] as VerifyConnection, recheckSessions[1].connections[0] as VerifyConnection];
   const source: VerifySide = { connection: sourceDrill, table: prepared.source, hash: prepared.hash.source };
   const target: VerifySide = { connection: targetDrill, table: prepared.target, hash: prepared.hash.target };
   const covered = prepared.hash.covered;
@@ -617,7 +636,7 @@ async function verifyTable(
     if (settings.signal?.aborted === true) await checkpointer?.maybeSave(rechecker.settled, true).catch(() => undefined);
     throw error;
   } finally {
-    await Promise.allSettled([sourceSession.release(), targetSession.release()]);
+    await Promise.allSettled([sourceSession.release(), targetSession.release(), recheckSessions[0].release(), recheckSessions[1].release()]);
   }
 
   const base = start.counts;
