@@ -171,7 +171,7 @@ async function prepare(options: KeyedVerifyOptions): Promise<Prepared> {
     loadServerSettings(options.source),
     loadServerSettings(options.target),
   ]);
-  const verifyOptions: VerifyOptions = { source: options.source, target: options.target, tables: [options.table] };
+  const verifyOptions: VerifyOptions = { source: options.source, target: options.target, tables: [options.table], ...(options.normalize === undefined ? {} : { normalize: options.normalize }) };
   return prepareTable(options.table, { source: sourceSchema, target: targetSchema }, { source: sourceSettings, target: targetSettings }, verifyOptions);
 }
 

@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../src/errors.js';
 import type { NormalizationProfile } from '../../src/migrate/normalize.js';
+import { verifyKeys } from '../../src/migrate/verify-incremental.js';
 import { verify, type Difference, type VerifyOptions } from '../../src/migrate/verify.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
 
@@ -148,6 +149,14 @@ describe('a changed schema holding the same data', () => {
       }
     }
     expect((await verify(options({ normalize: ALL_RULES }))).identical).toBe(true);
+  });
+
+  it('applies to verifyKeys too (the keys of a repair log, say)', async () => {
+    const keys = [{ id: '3' }, { id: '64' }, { id: '120' }];
+    const exact = await verifyKeys({ source: db.source, target: db.target, table: 't', keys, recheck: { delayMs: 0, attempts: 0 } });
+    expect(exact.tables[0]?.different).toBe(3);
+    const normalised = await verifyKeys({ source: db.source, target: db.target, table: 't', keys, normalize: ALL_RULES, recheck: { delayMs: 0, attempts: 0 } });
+    expect(normalised.identical).toBe(true);
   });
 
   it('refuses an unknown rule or a bad value, saying what is accepted', async () => {
