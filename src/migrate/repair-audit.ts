@@ -6,7 +6,8 @@
  * The audit table lives on the **repaired** side (the side that is not authoritative), in the repaired table's
  * database unless its name is qualified (`db.table`): its rows are written in the same transaction as the
  * repair, so an audit row exists exactly when its repair committed. The statements are built here; repair
- * runs them.
+ * runs them: a batch's rows go in multi-row INSERTs of at most about 4 MiB each
+ * ({@link repairAuditInserts}), so a batch of large rows stays under `max_allowed_packet`.
  *
  * @module
  */
@@ -75,32 +76,61 @@ export function repairAuditDdl(table: string): string {
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='dualwrite: rows changed by repair'`;
 }
 
+const DEFAULT_AUDIT_STATEMENT_BYTES = 4 * 1024 * 1024;
+
+/** The seven values of one audit row, in the column order of {@link repairAuditInsert}. */
+function auditValues(authoritativeSide: string | null, schema: string, entry: RepairAuditEntry): unknown[] {
+  return [
+    authoritativeSide,
+    schema,
+    entry.table,
+    encodeKeyJson(entry.key),
+    entry.action,
+    entry.before === null ? null : encodeKeyJson(entry.before),
+    entry.after === null ? null : encodeKeyJson(entry.after),
+  ];
+}
+
+function insertOf(table: string, rows: readonly unknown[][]): { sql: string; values: unknown[] } {
+  return {
+    sql:
+      `INSERT INTO ${table} (repaired_at, authoritative_side, table_schema, table_name, row_key, action, before_image, after_image) VALUES ` +
+      rows.map(() => '(UTC_TIMESTAMP(6), ?, ?, ?, ?, ?, ?, ?)').join(', '),
+    values: rows.flat(),
+  };
+}
+
 /**
- * One INSERT writing `entries` (at least one) to the audit table (`table` already quoted), stamped with the
- * server's `UTC_TIMESTAMP(6)`.
+ * The INSERTs writing `entries` to the audit table: as few as possible, each holding about `maxBytes` of values at
+ * most (an entry larger than that goes alone). Empty for no entries.
  *
  * @param table - the quoted audit table name
  * @param schema - the repaired table's database, as written in `table_schema`
  * @param authoritativeSide - `source`, `target`, or null when unknown
- * @param entries - the rows to write
+ * @param entries - the rows to write, in order
+ * @param maxBytes - bound of one statement's values (JSON text, escaped: counted twice)
  */
-export function repairAuditInsert(table: string, schema: string, authoritativeSide: string | null, entries: readonly RepairAuditEntry[]): { sql: string; values: unknown[] } {
-  const values: unknown[] = [];
+export function repairAuditInserts(
+  table: string,
+  schema: string,
+  authoritativeSide: string | null,
+  entries: readonly RepairAuditEntry[],
+  maxBytes = DEFAULT_AUDIT_STATEMENT_BYTES,
+): { sql: string; values: unknown[] }[] {
+  const statements: { sql: string; values: unknown[] }[] = [];
+  let rows: unknown[][] = [];
+  let bytes = 0;
   for (const entry of entries) {
-    values.push(
-      authoritativeSide,
-      schema,
-      entry.table,
-      encodeKeyJson(entry.key),
-      entry.action,
-      entry.before === null ? null : encodeKeyJson(entry.before),
-      entry.after === null ? null : encodeKeyJson(entry.after),
-    );
+    const values = auditValues(authoritativeSide, schema, entry);
+    const size = values.reduce<number>((sum, value) => sum + (typeof value === 'string' ? Buffer.byteLength(value) * 2 + 2 : 4), 0);
+    if (rows.length > 0 && bytes + size > maxBytes) {
+      statements.push(insertOf(table, rows));
+      rows = [];
+      bytes = 0;
+    }
+    rows.push(values);
+    bytes += size;
   }
-  return {
-    sql:
-      `INSERT INTO ${table} (repaired_at, authoritative_side, table_schema, table_name, row_key, action, before_image, after_image) VALUES ` +
-      entries.map(() => '(UTC_TIMESTAMP(6), ?, ?, ?, ?, ?, ?, ?)').join(', '),
-    values,
-  };
+  if (rows.length > 0) statements.push(insertOf(table, rows));
+  return statements;
 }

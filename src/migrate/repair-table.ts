@@ -1,159 +1,64 @@
 /**
  * The engine of repair: {@link TableRepairer} repairs batches of keys of one table between an authoritative side
- * and the other side, as the notes of ./repair describe (locking, the write per key, unique-key collisions, the
- * audit rows, the repair-loop check). Also the types shared by `repairKeys`, `repair` and `drainRepairLog`.
+ * and the other side, as the notes of ./repair describe (locking, the multi-row writes and their one-row fallback on
+ * a unique-key collision, the audit rows, the read-back and the repair-loop check).
  *
  * @module
  */
 import { InvalidOptionError, RepairSchemaMismatchError } from '../errors.js';
 import { loadServerSettings, loadTable } from '../schema/index.js';
 import type { ColumnMetadata, TableMetadata, UniqueKey } from '../schema/types.js';
-import { quoteIdentifier, withSessionTimeZone, withSessionVariable, type ExactQueryable, type ExactRow, type ExactValue } from './codec.js';
+import { exactValueSize, quoteIdentifier, type ExactQueryable, type ExactRow, type ExactValue } from './codec.js';
 import { copyColumns, readExactRows } from './copy.js';
 import { encodeKeyJson } from './key-json.js';
-import { keyValueSql, primaryKeyColumns, qualifiedTableName, type KeyTuple, type SqlFragment } from './keyset.js';
-import { auditTableSql, DEFAULT_REPAIR_AUDIT_TABLE, repairAuditDdl, repairAuditInsert, type RepairAuditEntry } from './repair-audit.js';
-import type { DifferenceKind, VerifyConnection, VerifyPool } from './verify.js';
+import { keyValueSql, primaryKeyColumns, type KeyTuple, type SqlFragment } from './keyset.js';
+import { auditTableSql, repairAuditDdl, repairAuditInserts, type RepairAuditEntry } from './repair-audit.js';
+import { compareKey, RepairLoopChecker, type KeyDifference } from './repair-loops.js';
+import { RepairRows } from './repair-rows.js';
+import { withRepairSessions } from './repair-session.js';
+import type { RepairKeysResult, RepairLoop, RepairPool, RepairSide, Settings } from './repair-settings.js';
+import { RepairStatements } from './repair-statements.js';
+import type { VerifyConnection } from './verify.js';
 
-/** A pool as repair uses it (a mysql2/promise `Pool` fits): metadata reads, and connections to check out. */
-export type RepairPool = VerifyPool;
-
-/** A side's name, written in the audit. */
-export type RepairSide = 'source' | 'target';
-
-
-/** How {@link repairKeys} re-checks the keys it repaired. */
-export interface RepairLoopCheckOptions {
-  /**
-   * Milliseconds before a key found still different is read again.
-   * @defaultValue 200
-   */
-  readonly delayMs?: number;
-  /**
-   * Delayed re-reads before a key still different is reported as a repair loop (0: report after the first read).
-   * @defaultValue 2
-   */
-  readonly attempts?: number;
-}
-
-/** Options shared by {@link repairKeys} and {@link repair}. */
-export interface RepairSettingsOptions {
-  /**
-   * Read and plan only: nothing is written and no table is created; `onSql` receives every statement the repair
-   * would run.
-   * @defaultValue false
-   */
-  readonly dryRun?: boolean;
-  /**
-   * The audit table, created on first use on the repaired (non-authoritative) side, in the repaired table's
-   * database unless qualified as `db.table`.
-   * @defaultValue `'dualwrite_repair_audit'`
-   */
-  readonly auditTable?: string;
-  /** Receives every statement that changes the repaired side (its text and values), run or — in a dry run — not. */
-  readonly onSql?: (sql: string, values: readonly unknown[]) => void;
-  /**
-   * Keys per batch (one transaction on each side; the authoritative rows stay locked for the batch).
-   * @defaultValue 100
-   */
-  readonly batchKeys?: number;
-  /** How repaired keys are re-checked for repair loops. */
-  readonly loopCheck?: RepairLoopCheckOptions;
-}
-
-
-/** A key still different after its repair. */
-export interface RepairLoop {
-  /** The table. */
-  readonly table: string;
-  /** The primary key. */
-  readonly key: Readonly<Record<string, ExactValue>>;
-  /** Seen from the other side: `missing` there, `extra` there, or `different`. */
-  readonly kind: DifferenceKind;
-  /** For `different`: the columns that still differ. */
-  readonly columns?: readonly string[];
-}
-
-/** What a repair did (or, in a dry run, would do). */
-export interface RepairCounts {
-  /** Distinct keys handled (colliding rows' keys repaired afterwards included). */
-  readonly keys: number;
-  /** Rows inserted on the other side. */
-  readonly inserted: number;
-  /** Rows updated. */
-  readonly updated: number;
-  /** Rows deleted (absent on the authoritative side). */
-  readonly deleted: number;
-  /** Rows written by delete + insert after a unique-key collision. */
-  readonly replaced: number;
-  /** Other rows deleted because they held a unique value a repaired row needed. */
-  readonly collidingDeleted: number;
-  /** Keys already equal (or absent on both sides) at repair time: nothing written. */
-  readonly unchanged: number;
-  /** Keys still different after their repair (see {@link RepairLoop}); not counted as failures. */
-  readonly loops: number;
-  /** Statements sent to `onSql` (writes and audit inserts). */
-  readonly sqlStatements: number;
-}
-
-/** What {@link repairKeys} did. */
-export interface RepairKeysResult extends RepairCounts {
-  /** The table. */
-  readonly table: string;
-  /** True for a dry run. */
-  readonly dryRun: boolean;
-  /** The repair loops found (empty in a dry run, which checks nothing again). */
-  readonly repairLoops: readonly RepairLoop[];
-}
-
-const DEFAULT_BATCH_KEYS = 100;
-const DEFAULT_LOOP_DELAY_MS = 200;
-const DEFAULT_LOOP_ATTEMPTS = 2;
 const LOCK_ATTEMPTS = 3;
 const MAX_FOLLOW_UP_DEPTH = 3;
+/** Loop checks waiting out their delay at once, beside the batches. */
+const MAX_LOOP_CHECKS_IN_FLIGHT = 4;
+/** Rows of one multi-row write, and bytes of its values (well under the default `max_allowed_packet` of 16 MiB). */
+const MAX_STATEMENT_ROWS = 1000;
+const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
 const ER_DUP_ENTRY = 1062;
 const ER_DUP_ENTRY_WITH_KEY_NAME = 1586;
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213;
-
-/** Settings shared by every table of a run, checked. */
-export interface Settings {
-  readonly dryRun: boolean;
-  readonly auditTable: string;
-  readonly onSql: ((sql: string, values: readonly unknown[]) => void) | undefined;
-  readonly batchKeys: number;
-  readonly loopDelayMs: number;
-  readonly loopAttempts: number;
-}
-
-export function checkSettings(options: RepairSettingsOptions, owner: string): Settings {
-  const batchKeys = options.batchKeys ?? DEFAULT_BATCH_KEYS;
-  if (!Number.isSafeInteger(batchKeys) || batchKeys < 1) throw new InvalidOptionError(`${owner} batchKeys`, batchKeys, 'a positive integer number of keys');
-  const loopDelayMs = options.loopCheck?.delayMs ?? DEFAULT_LOOP_DELAY_MS;
-  if (!Number.isFinite(loopDelayMs) || loopDelayMs < 0) throw new InvalidOptionError(`${owner} loopCheck.delayMs`, loopDelayMs, 'a number of milliseconds, 0 or more');
-  const loopAttempts = options.loopCheck?.attempts ?? DEFAULT_LOOP_ATTEMPTS;
-  if (!Number.isSafeInteger(loopAttempts) || loopAttempts < 0) throw new InvalidOptionError(`${owner} loopCheck.attempts`, loopAttempts, 'an integer, 0 or more');
-  const auditTable = options.auditTable ?? DEFAULT_REPAIR_AUDIT_TABLE;
-  auditTableSql(auditTable, 'x'); // checks the name
-  if (options.onSql !== undefined && typeof options.onSql !== 'function') throw new InvalidOptionError(`${owner} onSql`, options.onSql, 'a function');
-  return { dryRun: options.dryRun === true, auditTable, onSql: options.onSql, batchKeys, loopDelayMs, loopAttempts };
-}
-
-/** Two exact values are equal: same text, same bytes, or both NULL. */
-function sameValue(a: ExactValue, b: ExactValue): boolean {
-  if (a === null || b === null) return a === b;
-  if (typeof a === 'string' && typeof b === 'string') return a === b;
-  const bytes = (value: string | Buffer): Buffer => (typeof value === 'string' ? Buffer.from(value, 'utf8') : value);
-  return bytes(a).equals(bytes(b));
-}
 
 function errno(error: unknown): number | undefined {
   const value = (error as { errno?: unknown } | null)?.errno;
   return typeof value === 'number' ? value : undefined;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function isDuplicate(error: unknown): boolean {
+  const code = errno(error);
+  return code === ER_DUP_ENTRY || code === ER_DUP_ENTRY_WITH_KEY_NAME;
+}
+
+/** Splits rows to write into chunks of at most {@link MAX_STATEMENT_ROWS} rows and about {@link MAX_STATEMENT_BYTES} of values. */
+function chunks(states: readonly KeyState[]): KeyState[][] {
+  const out: KeyState[][] = [];
+  let current: KeyState[] = [];
+  let bytes = 0;
+  for (const state of states) {
+    const size = (state.after ?? []).reduce<number>((sum, value) => sum + exactValueSize(value), 0);
+    if (current.length > 0 && (current.length >= MAX_STATEMENT_ROWS || bytes + size > MAX_STATEMENT_BYTES)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(state);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
 }
 
 /** The changes of one batch, applied to the counts only once both sides committed. */
@@ -165,16 +70,32 @@ interface BatchOutcome {
   collidingDeleted: number;
   unchanged: number;
   sqlStatements: number;
-  /** Keys whose rows were written (re-checked for loops). */
+  /** Keys read back before the commit: rows written, and rows of the batch deleted as another row's collision. */
   readonly changed: KeyTuple[];
   /** Keys of colliding rows deleted that were not in the batch (repaired next). */
   readonly followUps: KeyTuple[];
-  readonly audit: RepairAuditEntry[];
+  /** The audit rows, each with the position in the batch of the key whose repair wrote it. */
+  readonly audit: { readonly index: number; readonly entry: RepairAuditEntry }[];
+  /** Written keys that did not read back as the authoritative row (checked again after the commit). */
+  suspects: KeyDifference[];
+}
+
+/** What a batch knows of one key while it writes: both rows, and whether its write is done. */
+interface KeyState {
+  /** Position of the key in the batch: the audit rows are written in this order. */
+  readonly index: number;
+  readonly key: KeyTuple;
+  /** The authoritative row (null: absent). */
+  readonly after: ExactRow | null;
+  /** The repaired side's row as it is now (null: absent, or deleted as a colliding row). */
+  before: ExactRow | null;
+  done: boolean;
 }
 
 /**
  * Repairs keys of one table between two pools (see the module notes); one instance per table and run, so the
- * metadata is read and the audit table created once.
+ * metadata is read and the audit table created once. Call {@link TableRepairer.finish} after the last
+ * {@link TableRepairer.repair}: repair-loop checks run in the background.
  */
 export class TableRepairer {
   readonly #auth: RepairPool;
@@ -184,16 +105,27 @@ export class TableRepairer {
   readonly #settings: Settings;
   readonly #side: RepairSide | null;
   readonly #auditSql: string;
-  readonly #columns: readonly ColumnMetadata[];
-  readonly #keyColumns: readonly ColumnMetadata[];
-  /** Position of each primary-key column in the rows read. */
-  readonly #keyPositions: readonly number[];
+  readonly #authRows: RepairRows;
+  readonly #otherRows: RepairRows;
+  readonly #statements: RepairStatements;
+  /** Rows present on both sides are written with the update by insert (false when the other side has triggers). */
+  readonly #updateByInsert: boolean;
   /** The other side's unique keys other than the primary key, with the positions of their columns in the rows. */
   readonly #uniqueKeys: readonly { readonly key: UniqueKey; readonly positions: readonly number[] }[];
+  readonly #checker: RepairLoopChecker;
   readonly #loops: RepairLoop[] = [];
   #counts = { keys: 0, inserted: 0, updated: 0, deleted: 0, replaced: 0, collidingDeleted: 0, unchanged: 0, sqlStatements: 0 };
 
-  constructor(init: { auth: RepairPool; other: RepairPool; authTable: TableMetadata; otherTable: TableMetadata; settings: Settings; side: RepairSide | null; auditSql: string }) {
+  constructor(init: {
+    auth: RepairPool;
+    other: RepairPool;
+    authTable: TableMetadata;
+    otherTable: TableMetadata;
+    settings: Settings;
+    side: RepairSide | null;
+    auditSql: string;
+    otherHasTriggers: boolean;
+  }) {
     this.#auth = init.auth;
     this.#other = init.other;
     this.#authTable = init.authTable;
@@ -201,14 +133,22 @@ export class TableRepairer {
     this.#settings = init.settings;
     this.#side = init.side;
     this.#auditSql = init.auditSql;
-    this.#columns = copyColumns(init.authTable);
-    this.#keyColumns = primaryKeyColumns(init.authTable);
-    const position = (name: string): number => this.#columns.findIndex((column) => column.name.toLowerCase() === name.toLowerCase());
-    this.#keyPositions = this.#keyColumns.map((column) => position(column.name));
+    this.#authRows = new RepairRows(init.authTable);
+    this.#otherRows = new RepairRows(init.otherTable);
+    this.#statements = new RepairStatements(this.#otherRows, init.otherTable);
+    this.#updateByInsert = !init.otherHasTriggers;
     this.#uniqueKeys = init.otherTable.uniqueKeys
       .filter((key) => !key.primary && !key.hasExpressionParts && key.columns.length > 0)
-      .map((key) => ({ key, positions: key.columns.map(position) }))
+      .map((key) => ({ key, positions: key.columns.map((name) => this.#otherRows.position(name)) }))
       .filter((entry) => entry.positions.every((p) => p >= 0));
+    this.#checker = new RepairLoopChecker({
+      auth: { pool: init.auth, table: init.authTable, rows: this.#authRows },
+      other: { pool: init.other, table: init.otherTable, rows: this.#otherRows },
+      delayMs: init.settings.loopDelayMs,
+      attempts: init.settings.loopAttempts,
+      maxInFlight: MAX_LOOP_CHECKS_IN_FLIGHT,
+      onLoops: (loops) => this.#reportLoops(loops),
+    });
   }
 
   /** Loads both sides' metadata, checks that they match, and creates the audit table (not in a dry run). */
@@ -236,8 +176,12 @@ export class TableRepairer {
       );
     }
     const auditSql = auditTableSql(init.settings.auditTable, init.otherSchema);
-    if (!init.settings.dryRun) await init.other.query(repairAuditDdl(auditSql));
-    return new TableRepairer({ ...init, authTable, otherTable, auditSql });
+    const [[triggers]] = await Promise.all([
+      init.other.query('SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?', [otherTable.schema, otherTable.name]),
+      init.settings.dryRun ? null : init.other.query(repairAuditDdl(auditSql)),
+    ]);
+    const count = Array.isArray(triggers) ? (triggers[0] as { n?: unknown } | undefined)?.n : undefined;
+    return new TableRepairer({ ...init, authTable, otherTable, auditSql, otherHasTriggers: Number(count ?? 0) > 0 });
   }
 
   /** The table's name. */
@@ -245,14 +189,9 @@ export class TableRepairer {
     return this.#authTable.name;
   }
 
-  /** Counts and loops so far. */
+  /** Counts and loops so far (all of them once {@link TableRepairer.finish} resolved). */
   result(): RepairKeysResult {
     return { table: this.table, dryRun: this.#settings.dryRun, ...this.#counts, loops: this.#loops.length, repairLoops: [...this.#loops] };
-  }
-
-  /** The loops found so far. */
-  get loops(): readonly RepairLoop[] {
-    return this.#loops;
   }
 
   /**
@@ -261,13 +200,14 @@ export class TableRepairer {
    * @throws {@link InvalidOptionError} when a key lacks a primary-key column
    */
   tuples(keys: readonly Readonly<Record<string, ExactValue>>[]): KeyTuple[] {
+    const keyColumns = this.#authRows.keyColumns;
     const seen = new Set<string>();
     const out: KeyTuple[] = [];
     for (const record of keys) {
       const lower = new Map(Object.entries(record).map(([name, value]) => [name.toLowerCase(), value]));
-      const tuple = this.#keyColumns.map((column) => {
+      const tuple = keyColumns.map((column) => {
         const value = Object.hasOwn(record, column.name) ? record[column.name] : lower.get(column.name.toLowerCase());
-        if (value === undefined) throw new InvalidOptionError(`repair key of \`${this.table}\``, record, `a value for every primary-key column (${this.#keyColumns.map((c) => c.name).join(', ')})`);
+        if (value === undefined) throw new InvalidOptionError(`repair key of \`${this.table}\``, record, `a value for every primary-key column (${keyColumns.map((c) => c.name).join(', ')})`);
         return value;
       });
       const id = encodeKeyJson(tuple);
@@ -279,17 +219,35 @@ export class TableRepairer {
     return out;
   }
 
-  /** Repairs `keys`, batch by batch. */
+  /**
+   * Repairs `keys`, batch by batch; the repair-loop checks of the batches go on in the background.
+   *
+   * @throws the error of a failed batch (after its retries), or of a failed loop check
+   */
   async repair(keys: readonly KeyTuple[], depth = 0): Promise<void> {
     for (let i = 0; i < keys.length; i += this.#settings.batchKeys) {
+      const failure = this.#checker.failure;
+      if (failure !== null) throw failure.error;
       const batch = keys.slice(i, i + this.#settings.batchKeys);
       const outcome = await this.#batchWithRetry(batch);
       this.#counts.keys += batch.length;
       for (const name of ['inserted', 'updated', 'deleted', 'replaced', 'collidingDeleted', 'unchanged', 'sqlStatements'] as const) this.#counts[name] += outcome[name];
-      if (!this.#settings.dryRun && outcome.changed.length > 0) await this.#checkLoops(outcome.changed);
+      if (outcome.suspects.length > 0) await this.#checker.add(outcome.suspects);
       // A dry run deleted nothing, so the colliding rows' keys would be planned from a state that a real run changes.
-      if (!this.#settings.dryRun && outcome.followUps.length > 0 && depth < MAX_FOLLOW_UP_DEPTH) await this.repair(outcome.followUps, depth + 1);
+      if (this.#settings.dryRun || outcome.followUps.length === 0) continue;
+      if (depth < MAX_FOLLOW_UP_DEPTH) await this.repair(outcome.followUps, depth + 1);
+      // Rows deleted as colliding that are not repaired again: checked like repaired rows, so none is lost unreported.
+      else await this.#checker.addUnread(outcome.followUps);
     }
+  }
+
+  /**
+   * Waits for the repair-loop checks still running; call it after the last {@link TableRepairer.repair}.
+   *
+   * @throws the error of a failed loop check
+   */
+  finish(): Promise<void> {
+    return this.#checker.finish();
   }
 
   async #batchWithRetry(keys: readonly KeyTuple[]): Promise<BatchOutcome> {
@@ -303,16 +261,8 @@ export class TableRepairer {
     }
   }
 
-  /** One batch on two checked-out connections, in the sessions the module notes describe. */
+  /** One batch on two checked-out connections, in the sessions ./repair-session describes. */
   async #batch(keys: readonly KeyTuple[]): Promise<BatchOutcome> {
-    return this.#withConnections((auth, other) =>
-      withSessionTimeZone(auth, '+00:00', () =>
-        withSessionTimeZone(other, '+00:00', () => withSessionVariable(other, 'foreign_key_checks', '0', () => this.#transactions(auth, other, keys))),
-      ),
-    );
-  }
-
-  async #withConnections<T>(work: (auth: VerifyConnection, other: VerifyConnection) => Promise<T>): Promise<T> {
     const auth = await this.#auth.getConnection();
     let other: VerifyConnection;
     try {
@@ -322,7 +272,7 @@ export class TableRepairer {
       throw error;
     }
     try {
-      return await work(auth, other);
+      return await withRepairSessions(auth, other, () => this.#transactions(auth, other, keys));
     } finally {
       auth.release();
       other.release();
@@ -331,24 +281,25 @@ export class TableRepairer {
 
   async #transactions(auth: VerifyConnection, other: VerifyConnection, keys: readonly KeyTuple[]): Promise<BatchOutcome> {
     const dry = this.#settings.dryRun;
-    const outcome: BatchOutcome = { inserted: 0, updated: 0, deleted: 0, replaced: 0, collidingDeleted: 0, unchanged: 0, sqlStatements: 0, changed: [], followUps: [], audit: [] };
+    const outcome: BatchOutcome = { inserted: 0, updated: 0, deleted: 0, replaced: 0, collidingDeleted: 0, unchanged: 0, sqlStatements: 0, changed: [], followUps: [], audit: [], suspects: [] };
     if (!dry) await auth.query({ sql: 'START TRANSACTION' });
     try {
-      const after = await this.#readByKeys(auth, this.#authTable, keys, !dry);
+      const after = await this.#authRows.readByKeys(auth, this.#authTable, keys, !dry);
       if (!dry) await other.query({ sql: 'START TRANSACTION' });
       try {
-        const before = await this.#readByKeys(other, this.#otherTable, keys, !dry);
-        const inBatch = new Set(keys.map((key) => encodeKeyJson(key)));
-        for (const key of keys) {
+        const before = await this.#otherRows.readByKeys(other, this.#otherTable, keys, !dry);
+        const states = new Map<string, KeyState>(keys.map((key, index) => {
           const id = encodeKeyJson(key);
-          await this.#repairRow(other, key, before.get(id) ?? null, after.get(id) ?? null, outcome, (collided) => {
-            const collidedId = encodeKeyJson(collided);
-            if (inBatch.has(collidedId)) before.set(collidedId, null);
-            else outcome.followUps.push(collided);
-          });
+          return [id, { index, key, after: after.get(id) ?? null, before: before.get(id) ?? null, done: false }];
+        }));
+        await this.#write(other, [...states.values()], states, outcome);
+        // The writes went by kind; the audit follows the batch's key order (a key's colliding rows just before it).
+        const audit = outcome.audit.map((entry, i) => ({ entry, i })).sort((a, b) => a.entry.index - b.entry.index || a.i - b.i).map(({ entry }) => entry.entry);
+        for (const statement of repairAuditInserts(this.#auditSql, this.#otherTable.schema, this.#side, audit)) await this.#run(other, statement, outcome);
+        if (!dry) {
+          outcome.suspects = await this.#readBack(other, states, outcome.changed);
+          await other.query({ sql: 'COMMIT' });
         }
-        if (outcome.audit.length > 0) await this.#run(other, repairAuditInsert(this.#auditSql, this.#otherTable.schema, this.#side, outcome.audit), outcome);
-        if (!dry) await other.query({ sql: 'COMMIT' });
       } catch (error) {
         if (!dry) await other.query({ sql: 'ROLLBACK' }).catch(() => undefined);
         throw error;
@@ -361,6 +312,97 @@ export class TableRepairer {
     return outcome;
   }
 
+  /**
+   * Writes a batch: rows absent on the authoritative side are deleted first (which frees their unique values), then
+   * rows present on both sides are updated, then missing rows inserted — each group with multi-row statements.
+   */
+  async #write(other: ExactQueryable, states: readonly KeyState[], byId: Map<string, KeyState>, outcome: BatchOutcome): Promise<void> {
+    const deletes: KeyState[] = [];
+    const updates: KeyState[] = [];
+    const inserts: KeyState[] = [];
+    for (const state of states) {
+      if (state.after === null && state.before === null) {
+        outcome.unchanged++;
+        state.done = true;
+      } else if (state.after === null) deletes.push(state);
+      else if (state.before === null) inserts.push(state);
+      else if (this.#otherRows.sameRow(state.before, state.after)) {
+        outcome.unchanged++;
+        state.done = true;
+      } else updates.push(state);
+    }
+    if (deletes.length > 0) {
+      await this.#run(other, this.#statements.delete(deletes.map((state) => state.key)), outcome);
+      for (const state of deletes) this.#record(state, 'delete', outcome);
+    }
+    await this.#writeGroup(other, updates, 'update', byId, outcome);
+    await this.#writeGroup(other, inserts, 'insert', byId, outcome);
+  }
+
+  /**
+   * Writes rows that were all present (`update`) or all absent (`insert`) on the repaired side when read: one
+   * multi-row statement per bounded chunk (two rows or more; the update by insert only on a table without
+   * triggers). A chunk that fails on a unique key is rolled back by the server and written row by row, where each
+   * collision is resolved (see {@link TableRepairer.#repairRow}). A dry run cannot fail, so it reads each row's
+   * collisions first and writes the chunk row by row when one collides.
+   */
+  async #writeGroup(other: ExactQueryable, group: readonly KeyState[], kind: 'update' | 'insert', byId: Map<string, KeyState>, outcome: BatchOutcome): Promise<void> {
+    const oneByOne = async (states: readonly KeyState[]): Promise<void> => {
+      for (const state of states) if (!state.done) await this.#repairRow(other, state, byId, outcome);
+    };
+    if (group.length < 2 || (kind === 'update' && !this.#updateByInsert)) return oneByOne(group);
+    for (const chunk of chunks(group)) {
+      // A row deleted meanwhile as another row's collision is inserted now: written one by one, as it is.
+      if (chunk.length < 2 || chunk.some((state) => state.done || (kind === 'update') !== (state.before !== null))) {
+        await oneByOne(chunk);
+        continue;
+      }
+      const rows = chunk.map((state) => state.after as ExactRow);
+      const statement = kind === 'update' ? this.#statements.updateByInsert(rows) : this.#statements.insert(rows);
+      if (this.#settings.dryRun) {
+        if (this.#uniqueKeys.length > 0 && (await this.#anyColliding(other, chunk))) await oneByOne(chunk);
+        else {
+          await this.#run(other, statement, outcome);
+          for (const state of chunk) this.#record(state, kind, outcome);
+        }
+        continue;
+      }
+      try {
+        await this.#run(other, statement, outcome);
+      } catch (error) {
+        if (!isDuplicate(error)) throw error;
+        await oneByOne(chunk);
+        continue;
+      }
+      for (const state of chunk) this.#record(state, kind, outcome);
+    }
+  }
+
+  async #anyColliding(other: ExactQueryable, chunk: readonly KeyState[]): Promise<boolean> {
+    for (const state of chunk) if ((await this.#colliding(other, state.after as ExactRow, state.key, false)).length > 0) return true;
+    return false;
+  }
+
+  /** Counts and audits a row written as planned, and marks it done. */
+  #record(state: KeyState, action: 'insert' | 'update' | 'delete' | 'replace', outcome: BatchOutcome): void {
+    if (action === 'insert') outcome.inserted++;
+    else if (action === 'update') outcome.updated++;
+    else if (action === 'delete') outcome.deleted++;
+    else outcome.replaced++;
+    outcome.changed.push(state.key);
+    outcome.audit.push({
+      index: state.index,
+      entry: {
+        table: this.table,
+        key: this.#otherRows.record(state.key),
+        action,
+        before: state.before === null ? null : this.#otherRows.image(state.before),
+        after: state.after === null ? null : this.#otherRows.image(state.after),
+      },
+    });
+    state.done = true;
+  }
+
   /** Sends a statement that changes the other side (to `onSql`; to the server unless dry). */
   async #run(connection: ExactQueryable, statement: SqlFragment, outcome: { sqlStatements: number }): Promise<void> {
     this.#settings.onSql?.(statement.sql, statement.values);
@@ -368,117 +410,31 @@ export class TableRepairer {
     if (!this.#settings.dryRun) await connection.query({ sql: statement.sql, values: statement.values.length === 0 ? undefined : [...statement.values] });
   }
 
-  /** `(a = … AND b = …)` for one key of `table`. */
-  #keyPredicate(table: TableMetadata, key: KeyTuple): SqlFragment {
-    const columns = primaryKeyColumns(table);
-    const values: unknown[] = [];
-    const terms = columns.map((column, i) => {
-      const literal = keyValueSql(column, key[i] ?? null);
-      values.push(...literal.values);
-      return `${quoteIdentifier(column.name)} = ${literal.sql}`;
-    });
-    return { sql: `(${terms.join(' AND ')})`, values };
-  }
-
-  #keyOf(row: ExactRow): KeyTuple {
-    return this.#keyPositions.map((position) => row[position] ?? null);
-  }
-
-  #image(row: ExactRow): Record<string, ExactValue> {
-    return Object.fromEntries(this.#columns.map((column, i) => [column.name, row[i] ?? null]));
-  }
-
-  #record(key: KeyTuple): Record<string, ExactValue> {
-    return Object.fromEntries(this.#keyColumns.map((column, i) => [column.name, key[i] ?? null]));
-  }
-
   /**
-   * The rows of `keys` on one side, by the exact JSON of the key asked for. The rows of a batch are read with one
-   * statement; when a row comes back under a key text other than the one asked for (`'1.5'` for a DECIMAL key
-   * stored as `1.50`, or another letter case under a case-insensitive collation), the keys are read one by one so
-   * that every row is matched to the key that found it.
+   * Repairs one row with one-row statements: a plain INSERT or UPDATE (never `INSERT … ON DUPLICATE KEY UPDATE`,
+   * which with a second unique key could update another row), and on a unique-key collision the delete of the
+   * colliding rows and of the row, then its insert (`replace`). A colliding row of the batch not yet written is
+   * inserted later instead of updated, one already handled is read back with the written rows, and one outside
+   * the batch is repaired next (a follow-up).
    */
-  async #readByKeys(connection: ExactQueryable, table: TableMetadata, keys: readonly KeyTuple[], lock: boolean): Promise<Map<string, ExactRow | null>> {
-    const tail = lock ? ' FOR UPDATE' : '';
-    const predicates = keys.map((key) => this.#keyPredicate(table, key));
-    const read = await readExactRows(connection, table, `WHERE ${predicates.map((p) => p.sql).join(' OR ')}${tail}`, predicates.flatMap((p) => p.values));
-    const byKey = new Map<string, ExactRow | null>(keys.map((key) => [encodeKeyJson(key), null]));
-    let matched = 0;
-    for (const row of read.rows) {
-      const id = encodeKeyJson(this.#keyOf(row));
-      if (byKey.has(id)) {
-        byKey.set(id, row);
-        matched++;
-      }
-    }
-    if (matched === read.rows.length) return byKey;
-    for (const [i, key] of keys.entries()) {
-      const predicate = predicates[i] as SqlFragment;
-      const one = await readExactRows(connection, table, `WHERE ${predicate.sql}${tail}`, predicate.values);
-      byKey.set(encodeKeyJson(key), one.rows[0] ?? null);
-    }
-    return byKey;
-  }
-
-  #sameRow(a: ExactRow, b: ExactRow): boolean {
-    return a.length === b.length && a.every((value, i) => sameValue(value, b[i] ?? null));
-  }
-
-  /** Differing column names of two rows. */
-  #differingColumns(a: ExactRow, b: ExactRow): string[] {
-    return this.#columns.filter((_, i) => !sameValue(a[i] ?? null, b[i] ?? null)).map((column) => column.name);
-  }
-
-  #insert(row: ExactRow): SqlFragment {
-    const names = this.#columns.map((column) => quoteIdentifier(column.name));
-    return { sql: `INSERT INTO ${qualifiedTableName(this.#otherTable)} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`, values: [...row] };
-  }
-
-  #update(row: ExactRow, key: KeyTuple): SqlFragment {
-    const where = this.#keyPredicate(this.#otherTable, key);
-    return {
-      sql: `UPDATE ${qualifiedTableName(this.#otherTable)} SET ${this.#columns.map((column) => `${quoteIdentifier(column.name)} = ?`).join(', ')} WHERE ${where.sql}`,
-      values: [...row, ...where.values],
-    };
-  }
-
-  #delete(key: KeyTuple): SqlFragment {
-    const where = this.#keyPredicate(this.#otherTable, key);
-    return { sql: `DELETE FROM ${qualifiedTableName(this.#otherTable)} WHERE ${where.sql}`, values: where.values };
-  }
-
-  async #repairRow(
-    connection: ExactQueryable,
-    key: KeyTuple,
-    before: ExactRow | null,
-    after: ExactRow | null,
-    outcome: BatchOutcome,
-    onCollided: (key: KeyTuple) => void,
-  ): Promise<void> {
-    const record = this.#record(key);
-    const entry = (action: RepairAuditEntry['action']): RepairAuditEntry => ({
-      table: this.table,
-      key: record,
-      action,
-      before: before === null ? null : this.#image(before),
-      after: after === null ? null : this.#image(after),
-    });
+  async #repairRow(connection: ExactQueryable, state: KeyState, byId: Map<string, KeyState>, outcome: BatchOutcome): Promise<void> {
+    const { key, before, after } = state;
     if (after === null && before === null) {
       outcome.unchanged++;
+      state.done = true;
       return;
     }
     if (after === null) {
-      await this.#run(connection, this.#delete(key), outcome);
-      outcome.deleted++;
-      outcome.changed.push(key);
-      outcome.audit.push(entry('delete'));
+      await this.#run(connection, this.#statements.delete([key]), outcome);
+      this.#record(state, 'delete', outcome);
       return;
     }
-    if (before !== null && this.#sameRow(before, after)) {
+    if (before !== null && this.#otherRows.sameRow(before, after)) {
       outcome.unchanged++;
+      state.done = true;
       return;
     }
-    const write = before === null ? this.#insert(after) : this.#update(after, key);
+    const write = before === null ? this.#statements.insert([after]) : this.#statements.update(after, key);
     let colliding: ExactRow[] = [];
     if (this.#settings.dryRun) {
       colliding = await this.#colliding(connection, after, key, false);
@@ -487,31 +443,29 @@ export class TableRepairer {
       try {
         await this.#run(connection, write, outcome);
       } catch (error) {
-        const code = errno(error);
-        if (code !== ER_DUP_ENTRY && code !== ER_DUP_ENTRY_WITH_KEY_NAME) throw error;
+        if (!isDuplicate(error)) throw error;
         colliding = await this.#colliding(connection, after, key, true);
         if (colliding.length === 0) throw error;
       }
     }
     if (colliding.length === 0) {
-      if (before === null) outcome.inserted++;
-      else outcome.updated++;
-      outcome.changed.push(key);
-      outcome.audit.push(entry(before === null ? 'insert' : 'update'));
+      this.#record(state, before === null ? 'insert' : 'update', outcome);
       return;
     }
     for (const row of colliding) {
-      const collidedKey = this.#keyOf(row);
-      await this.#run(connection, this.#delete(collidedKey), outcome);
+      const collidedKey = this.#otherRows.keyOf(row);
+      await this.#run(connection, this.#statements.delete([collidedKey]), outcome);
       outcome.collidingDeleted++;
-      outcome.audit.push({ table: this.table, key: this.#record(collidedKey), action: 'delete_colliding', before: this.#image(row), after: null });
-      onCollided(collidedKey);
+      outcome.audit.push({ index: state.index, entry: { table: this.table, key: this.#otherRows.record(collidedKey), action: 'delete_colliding', before: this.#otherRows.image(row), after: null } });
+      const collided = byId.get(encodeKeyJson(collidedKey));
+      if (collided === undefined) outcome.followUps.push(collidedKey);
+      // A row of the batch already handled now reads back as missing (a suspect: both rows cannot be held at once).
+      else if (collided.done) outcome.changed.push(collidedKey);
+      else collided.before = null; // written later, as an insert
     }
-    if (before !== null) await this.#run(connection, this.#delete(key), outcome);
-    await this.#run(connection, this.#insert(after), outcome);
-    outcome.replaced++;
-    outcome.changed.push(key);
-    outcome.audit.push(entry('replace'));
+    if (before !== null) await this.#run(connection, this.#statements.delete([key]), outcome);
+    await this.#run(connection, this.#statements.insert([after]), outcome);
+    this.#record(state, 'replace', outcome);
   }
 
   /**
@@ -526,7 +480,7 @@ export class TableRepairer {
       const parts = positions.map((position) => row[position] ?? null);
       if (parts.some((value) => value === null)) continue;
       const conditions = positions.map((position, i) => {
-        const column = this.#columns[position] as ColumnMetadata;
+        const column = this.#otherRows.columns[position] as ColumnMetadata;
         const literal = keyValueSql(column, parts[i] ?? null);
         values.push(...literal.values);
         const prefix = unique.prefixLengths[i];
@@ -538,47 +492,37 @@ export class TableRepairer {
     if (terms.length === 0) return [];
     const read = await readExactRows(connection, this.#otherTable, `WHERE ${terms.join(' OR ')}${lock ? ' FOR UPDATE' : ''}`, values);
     const own = encodeKeyJson(key);
-    return read.rows.filter((candidate) => encodeKeyJson(this.#keyOf(candidate)) !== own);
+    return read.rows.filter((candidate) => encodeKeyJson(this.#otherRows.keyOf(candidate)) !== own);
   }
 
-  /** Re-reads repaired keys on both sides; reports (and audits) those still different after the re-checks. */
-  async #checkLoops(keys: readonly KeyTuple[]): Promise<void> {
-    let pending = keys;
-    type Candidate = { key: KeyTuple; kind: DifferenceKind; columns?: string[]; authRow: ExactRow | null; otherRow: ExactRow | null };
-    let differing: Candidate[] = [];
-    for (let attempt = 0; ; attempt++) {
-      differing = await this.#withConnections(async (auth, other) => {
-        const [authRows, otherRows] = await Promise.all([this.#readByKeys(auth, this.#authTable, pending, false), this.#readByKeys(other, this.#otherTable, pending, false)]);
-        return pending.flatMap((key): Candidate[] => {
-          const id = encodeKeyJson(key);
-          const authRow = authRows.get(id) ?? null;
-          const otherRow = otherRows.get(id) ?? null;
-          if (authRow === null && otherRow === null) return [];
-          if (authRow === null) return [{ key, kind: 'extra' as const, authRow, otherRow }];
-          if (otherRow === null) return [{ key, kind: 'missing' as const, authRow, otherRow }];
-          const columns = this.#differingColumns(authRow, otherRow);
-          return columns.length === 0 ? [] : [{ key, kind: 'different' as const, columns, authRow, otherRow }];
-        });
-      });
-      if (differing.length === 0 || attempt >= this.#settings.loopAttempts) break;
-      pending = differing.map((entry) => entry.key);
-      await sleep(this.#settings.loopDelayMs);
-    }
-    if (differing.length === 0) return;
+  /**
+   * Reads the written rows back inside the batch's transaction (the authoritative rows are still locked, so nothing
+   * else can have changed them) and returns those that are not the authoritative row: the suspects of a repair loop.
+   */
+  async #readBack(other: ExactQueryable, states: ReadonlyMap<string, KeyState>, changed: readonly KeyTuple[]): Promise<KeyDifference[]> {
+    const unique = [...new Map(changed.map((key) => [encodeKeyJson(key), key])).values()];
+    const rows = await this.#otherRows.readByKeys(other, this.#otherTable, unique, false);
+    return unique.flatMap((key) => {
+      const id = encodeKeyJson(key);
+      const difference = compareKey(this.#otherRows, key, states.get(id)?.after ?? null, rows.get(id) ?? null);
+      return difference === null ? [] : [difference];
+    });
+  }
+
+  /** Records and audits repair loops (the audit row in a transaction of its own). */
+  async #reportLoops(differing: readonly KeyDifference[]): Promise<void> {
     const audit: RepairAuditEntry[] = [];
     for (const entry of differing) {
-      const key = this.#record(entry.key);
+      const key = this.#otherRows.record(entry.key);
       this.#loops.push({ table: this.table, key, kind: entry.kind, ...(entry.columns === undefined ? {} : { columns: entry.columns }) });
       audit.push({
         table: this.table,
         key,
         action: 'repair_loop',
-        before: entry.otherRow === null ? null : this.#image(entry.otherRow),
-        after: entry.authRow === null ? null : this.#image(entry.authRow),
+        before: entry.otherRow === null ? null : this.#otherRows.image(entry.otherRow),
+        after: entry.authRow === null ? null : this.#otherRows.image(entry.authRow),
       });
     }
-    const insert = repairAuditInsert(this.#auditSql, this.#otherTable.schema, this.#side, audit);
-    await this.#other.query(insert.sql, insert.values);
+    for (const insert of repairAuditInserts(this.#auditSql, this.#otherTable.schema, this.#side, audit)) await this.#other.query(insert.sql, insert.values);
   }
 }
-

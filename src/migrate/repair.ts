@@ -3,55 +3,75 @@
  * mode, unless overridden), key by key, exactly, with an audit trail.
  *
  * - {@link repairKeys} repairs given primary keys of one table.
- * - {@link repair} runs {@link verify} and repairs every difference it confirms, in batches, while it runs.
+ * - {@link repair} runs {@link verify} and repairs every difference it confirms, in batches, while verify goes on.
  * - `drainRepairLog` (./repair-log-drain) repairs the keys the dual-write pool recorded in its repair log.
  *
  * ## One batch of keys
  *
- * 1. authoritative side: `START TRANSACTION`, read the batch's rows exactly with `FOR UPDATE` — a concurrent
- *    dual-write to one of these rows waits until step 4, then replays on top of the repaired row;
- * 2. other side: `START TRANSACTION`, read the rows as they are (`FOR UPDATE`), then for each key:
+ * A batch costs about a dozen round trips whatever its size (`batchKeys`, 100 by default), not one per key:
+ *
+ * 1. authoritative side: `START TRANSACTION`, read the batch's rows exactly with one `SELECT … FOR UPDATE` — a
+ *    concurrent dual-write to one of these rows waits until step 3, then replays on top of the repaired row;
+ * 2. other side: `START TRANSACTION`, read the rows as they are (`FOR UPDATE`, one statement), then per key:
  *    - absent on both sides, or equal: nothing (`unchanged`);
- *    - absent on the authoritative side: `DELETE` by primary key (`delete`);
- *    - absent on the other side: `INSERT` (`insert`); present there: `UPDATE … SET every column … WHERE key` (`update`).
- *      Neither statement is `INSERT … ON DUPLICATE KEY UPDATE`: with a second unique key, that statement updates
- *      whichever row collides first — possibly another row, silently. A plain INSERT or UPDATE fails instead
- *      (ER_DUP_ENTRY; the statement alone is rolled back), and the repair falls back to deleting the rows that hold
- *      the colliding unique values (`delete_colliding`) and the row itself, then inserting it (`replace`). The keys of
- *      deleted colliding rows are repaired next (the authoritative side may hold them with other values);
- *    - one audit row per changed row (see ./repair-audit), in the same transaction: `COMMIT`;
- * 3. (the other side's transaction committed first, so the repaired row is in place before any waiting write)
- * 4. authoritative side: `COMMIT` (releases the locks; nothing was written there).
+ *    - absent on the authoritative side: deleted, all such keys with one `DELETE … WHERE <keys>` (`delete`),
+ *      first, so that the unique values they hold are free for the writes that follow;
+ *    - present on both sides: updated (`update`), all with one **update by insert** — a multi-row
+ *      `INSERT … ON DUPLICATE KEY UPDATE` assigning every column, the primary key's included, sent only for rows
+ *      whose key is present and locked: it either updates exactly those rows or fails (./repair-statements says
+ *      why); on a table with triggers on the other side, one `UPDATE … WHERE key` per row instead;
+ *    - absent on the other side: inserted, all with one multi-row `INSERT` (`insert`).
+ *    A multi-row statement that fails on a unique key (ER_DUP_ENTRY) is rolled back by the server alone, and only
+ *    its rows are written again one at a time: a plain INSERT or UPDATE (never `ON DUPLICATE KEY UPDATE` there,
+ *    which with a second unique key could update another row), which fails again only for a row that collides; that
+ *    row falls back to deleting the rows that hold its unique values (`delete_colliding`) and the row itself, then
+ *    inserting it (`replace`). The keys of deleted colliding rows are repaired next (the authoritative side may hold
+ *    them with other values), up to three rounds; after that they are checked like repaired rows;
+ *    - one audit row per changed row (see ./repair-audit), multi-row inserts in the same transaction;
+ *    - the written rows are read back in the same transaction (see Repair loops); `COMMIT`;
+ * 3. authoritative side: `COMMIT` (the other side committed first, so the repaired row is in place before any
+ *    waiting write; nothing was written on the authoritative side).
  *
  * Both sessions use `time_zone = '+00:00'` (TIMESTAMP values are UTC text, see ./codec) and the other side's
  * session `foreign_key_checks = 0` (a child may be repaired before its parent; deletes do not cascade — the
- * children are differences of their own). A deadlock or lock wait timeout rolls the batch back and retries it
- * (3 attempts in all).
+ * children are differences of their own); ./repair-session sets and restores them. A deadlock or lock wait timeout
+ * rolls the batch back and retries it (3 attempts in all).
  *
  * ## Repair loops
  *
- * After a batch commits, its changed keys are read again exactly on both sides (no lock). A key still different is
- * read again after `loopCheck.delayMs` (a concurrent write may be on its way), up to `loopCheck.attempts` times;
- * one still different then is a **repair loop** — the other side cannot hold the authoritative row exactly (a
- * column of another type or collation, a trigger, a codec problem). It is reported (and audited as `repair_loop`),
- * never repaired again by the same run, so a repair never goes round forever.
+ * Before its commit, a batch reads its written rows back (the authoritative rows are still locked, so nothing else
+ * changed them). A row that is not the authoritative row is a suspect, read again on both sides (no lock) after
+ * `loopCheck.delayMs` (a concurrent write may be on its way), up to `loopCheck.attempts` times; one still different
+ * then is a **repair loop** — the other side cannot hold the authoritative row exactly (a column of another type or
+ * collation, a trigger, a codec problem). It is reported (and audited as `repair_loop`), never repaired again by the
+ * same run, so a repair never goes round forever. These delayed checks run beside the next batches
+ * (./repair-loops); a run ends once they are done.
+ *
+ * ## Beside verify
+ *
+ * {@link repair} does not wait for verify to end: a table's confirmed differences are repaired as soon as
+ * `batchKeys` of them are waiting, while the scan goes on, one batch at a time in the order they filled up; the
+ * keys left when verify ends are repaired then. So a repair takes about as long as verify of the same tables.
  *
  * ## Dry run
  *
  * `dryRun: true` reads without locks and without transactions and writes nothing (no audit table either): every
  * statement it would run (writes and audit inserts) goes to `onSql`, and the counts say what it would do. Unique-key
- * collisions are found by a read, since no write can fail; the keys of colliding rows are not planned again (a real
- * run repairs them after deleting the rows, which the dry run did not).
+ * collisions are found by a read, since no write can fail: rows of a multi-row statement where one collides are
+ * shown as their one-row statements; the keys of colliding rows are not planned again (a real run repairs them after
+ * deleting the rows, which the dry run did not).
  *
  * Limits: both sides' tables must have the same non-generated columns in the same order and the same primary key
  * (as verify requires). Keys are bound as the server compares them, so on a side with a case-insensitive key
- * collation the key `'a'` also names the row `'A'`.
+ * collation the key `'a'` also names the row `'A'`. In a real run, `onSql` also sees a multi-row statement that
+ * failed on a unique key (its rows were then written one by one).
  *
  * @module
  */
 import { InvalidOptionError } from '../errors.js';
 import type { ExactValue } from './codec.js';
-import { checkSettings, TableRepairer, type RepairCounts, type RepairKeysResult, type RepairLoop, type RepairPool, type RepairSettingsOptions, type RepairSide } from './repair-table.js';
+import { checkSettings, type RepairCounts, type RepairKeysResult, type RepairLoop, type RepairPool, type RepairSettingsOptions, type RepairSide } from './repair-settings.js';
+import { TableRepairer } from './repair-table.js';
 import { verify, type Difference, type VerifyOptions, type VerifyReport } from './verify.js';
 
 export { DEFAULT_REPAIR_AUDIT_TABLE, type RepairAction, type RepairAuditEntry } from './repair-audit.js';
@@ -64,7 +84,7 @@ export {
   type RepairPool,
   type RepairSettingsOptions,
   type RepairSide,
-} from './repair-table.js';
+} from './repair-settings.js';
 
 /** Options of {@link repairKeys}. */
 export interface RepairKeysOptions extends RepairSettingsOptions {
@@ -129,7 +149,13 @@ export async function repairKeys(options: RepairKeysOptions): Promise<RepairKeys
     settings,
     side: options.authoritativeSide ?? null,
   });
-  await repairer.repair(repairer.tuples(options.keys));
+  try {
+    await repairer.repair(repairer.tuples(options.keys));
+  } catch (error) {
+    await repairer.finish().catch(() => undefined); // no loop check outlives the call; the batch's error wins
+    throw error;
+  }
+  await repairer.finish();
   return repairer.result();
 }
 
@@ -170,7 +196,7 @@ export interface RepairReport {
 /**
  * Verifies `tables` and repairs every difference verify confirms, making the non-authoritative side equal to the
  * authoritative one. Differences are batched per table (`batchKeys`) and repaired while verify goes on, one batch
- * at a time; the keys waiting for their batch are held in memory.
+ * at a time (see the module notes); the keys waiting for their batch are held in memory.
  *
  * @param options - see {@link RepairOptions}
  * @returns verify's report and what the repair did per table
@@ -236,17 +262,29 @@ export async function repair(options: RepairOptions): Promise<RepairReport> {
     if (keys.length >= settings.batchKeys) flush(difference.table);
   };
 
+  /** Waits for every table's loop checks, so that none outlives the run; throws the first error unless `quiet`. */
+  const finishAll = async (quiet: boolean): Promise<void> => {
+    const settled = await Promise.allSettled([...repairers.values()].map(async (entry) => (await entry.repairer.catch(() => null))?.finish()));
+    const rejected = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (!quiet && rejected !== undefined) throw rejected.reason;
+  };
+
   const { dryRun: _dryRun, auditTable: _auditTable, onSql: _onSql, batchKeys: _batchKeys, loopCheck: _loopCheck, authoritative: _authoritative, ...verifyOptions } = options;
   let verifyReport: VerifyReport;
   try {
     verifyReport = await verify({ ...verifyOptions, sourceSchema, targetSchema, signal, onDifference });
   } catch (error) {
     await chain;
+    await finishAll(true);
     throw (failure ?? error) as Error;
   }
   for (const table of [...pending.keys()]) flush(table);
   await chain;
-  if (failure !== null) throw failure as Error;
+  if (failure !== null) {
+    await finishAll(true);
+    throw failure as Error;
+  }
+  await finishAll(false);
 
   const tables: TableRepairReport[] = [];
   for (const [table, entry] of repairers) {

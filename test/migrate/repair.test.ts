@@ -14,6 +14,7 @@ import { createPool } from '../../src/promise.js';
 import { repairLogDdl } from '../../src/replay/repair-log.js';
 import { compareTables, expectSidesIdentical } from '../support/compare.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+import { seeded } from '../support/random.js';
 
 let db: TestDatabases;
 
@@ -361,5 +362,176 @@ describe('drainRepairLog()', () => {
     } finally {
       await pool.end();
     }
+  });
+});
+
+describe('multi-row batches', () => {
+  const ACCOUNTS = 'CREATE TABLE accounts (id INT NOT NULL PRIMARY KEY, email VARCHAR(50) NOT NULL, name VARCHAR(20) NOT NULL, UNIQUE KEY uq_email (email))';
+  const row = (i: number, email = `e${i}@x`, name = `n${i}`): [number, string, string] => [i, email, name];
+
+  /** Fills `accounts` on both sides with rows 1..count, then runs `changes` on the target. */
+  async function accounts(count: number, changes: [string, unknown[]?][]): Promise<void> {
+    const rows = Array.from({ length: count }, (_, i) => row(i + 1));
+    for (const side of [db.source, db.target]) {
+      await side.query('DROP TABLE IF EXISTS accounts');
+      await side.query(ACCOUNTS);
+      await side.query(`INSERT INTO accounts VALUES ${rows.map(() => '(?, ?, ?)').join(', ')}`, rows.flat());
+    }
+    for (const [sql, values] of changes) await db.target.query(sql, values);
+  }
+
+  it('writes a batch with one statement per kind of change, its audit with one more', async () => {
+    await accounts(40, [
+      ["UPDATE accounts SET name = 'old' WHERE id BETWEEN 1 AND 10"],
+      ['DELETE FROM accounts WHERE id BETWEEN 11 AND 15'],
+      ["INSERT INTO accounts VALUES (200, 'x200@x', 'extra'), (201, 'x201@x', 'extra')"],
+    ]);
+    const statements: string[] = [];
+    const keys = [...Array.from({ length: 15 }, (_, i) => ({ id: String(i + 1) })), { id: '200' }, { id: '201' }];
+    const result = await repairKeys({ authoritative: db.source, other: db.target, table: 'accounts', keys, ...FAST_LOOP, onSql: (sql) => statements.push(sql) });
+    expect(result).toMatchObject({ keys: 17, updated: 10, inserted: 5, deleted: 2, replaced: 0, collidingDeleted: 0, unchanged: 0, loops: 0 });
+    expect(statements.map((sql) => sql.replace(/ VALUES .*?(ON DUPLICATE KEY UPDATE)?[^()]*$/, ' … $1').split(' (')[0])).toEqual([
+      `DELETE FROM \`${db.name}\`.\`accounts\` WHERE \`id\` IN`,
+      `INSERT INTO \`${db.name}\`.\`accounts\``,
+      `INSERT INTO \`${db.name}\`.\`accounts\``,
+      `INSERT INTO \`${db.name}\`.\`dualwrite_repair_audit\``,
+    ]);
+    expect(statements[1]).toContain('ON DUPLICATE KEY UPDATE');
+    expect(statements[2]).not.toContain('ON DUPLICATE KEY UPDATE');
+    await expectSidesIdentical(db.source, db.target, ['accounts']);
+    // The audit follows the keys' order, whatever order the writes went in.
+    const audit = await auditRows('accounts');
+    expect(audit.map((r) => `${String(r.action)} ${(JSON.parse(String(r.row_key)) as { id: string }).id}`)).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => `update ${i + 1}`),
+      ...Array.from({ length: 5 }, (_, i) => `insert ${i + 11}`),
+      'delete 200',
+      'delete 201',
+    ]);
+  });
+
+  it('writes one by one only the statement whose rows collide on a unique key, and replaces only the rows that collide', async () => {
+    await db.target.query("DELETE FROM dualwrite_repair_audit WHERE table_name = 'accounts'");
+    await accounts(30, []);
+    await db.source.query("UPDATE accounts SET email = 'shared5@x' WHERE id = 5");
+    await db.source.query("UPDATE accounts SET email = 'shared13@x' WHERE id = 13");
+    await inUtc(db.target, [
+      ["UPDATE accounts SET name = 'old' WHERE id BETWEEN 1 AND 10"],
+      ['DELETE FROM accounts WHERE id BETWEEN 11 AND 15'],
+      // Rows absent on the source holding the unique values that rows 5 (an update) and 13 (an insert) need.
+      ["INSERT INTO accounts VALUES (100, 'shared5@x', 'holder'), (101, 'shared13@x', 'holder'), (200, 'x200@x', 'extra')"],
+    ]);
+    const keys = [...Array.from({ length: 15 }, (_, i) => ({ id: String(i + 1) })), { id: '200' }];
+    // A dry run plans the same writes (the colliding rows' statements one by one) and changes nothing.
+    const before = await snapshot(db.target, 'accounts');
+    const planned: string[] = [];
+    const dry = await repairKeys({ authoritative: db.source, other: db.target, table: 'accounts', keys, dryRun: true, onSql: (sql) => planned.push(sql) });
+    expect(dry).toMatchObject({ keys: 16, updated: 9, inserted: 4, deleted: 1, replaced: 2, collidingDeleted: 2 });
+    expect(planned.filter((sql) => sql.includes('ON DUPLICATE KEY UPDATE'))).toEqual([]);
+    expect(await snapshot(db.target, 'accounts')).toBe(before);
+
+    const statements: string[] = [];
+    const result = await repairKeys({ authoritative: db.source, other: db.target, table: 'accounts', keys, ...FAST_LOOP, onSql: (sql) => statements.push(sql) });
+    // Rows 100 and 101 were deleted as colliding rows, then repaired as keys of their own: absent on both sides.
+    expect(result).toMatchObject({ keys: 18, updated: 9, inserted: 4, deleted: 1, replaced: 2, collidingDeleted: 2, unchanged: 2, loops: 0 });
+    await expectSidesIdentical(db.source, db.target, ['accounts']);
+    const kinds = statements.map((sql) => (sql.includes('dualwrite_repair_audit') ? 'audit' : sql.includes('ON DUPLICATE KEY UPDATE') ? 'upsert' : sql.split(' ')[0]));
+    // The multi-row update and insert each failed once on the unique key, then their rows went one by one: 9 + 4
+    // plain writes, and for each colliding row its failed write, the colliding row's delete, its own delete (an
+    // update only) and its insert.
+    expect(kinds.filter((kind) => kind === 'upsert')).toHaveLength(1);
+    expect(kinds.filter((kind) => kind === 'UPDATE')).toHaveLength(10);
+    expect(kinds.filter((kind) => kind === 'INSERT')).toHaveLength(1 + 5 + 1 + 1);
+    expect(kinds.filter((kind) => kind === 'DELETE')).toHaveLength(1 + 2 + 1);
+    const audit = await auditRows('accounts');
+    const actions = audit.map((r) => `${String(r.action)} ${(JSON.parse(String(r.row_key)) as { id: string }).id}`);
+    expect(actions).toEqual([
+      'update 1', 'update 2', 'update 3', 'update 4', 'delete_colliding 100', 'replace 5', 'update 6', 'update 7', 'update 8', 'update 9', 'update 10',
+      'insert 11', 'insert 12', 'delete_colliding 101', 'replace 13', 'insert 14', 'insert 15', 'delete 200',
+    ]);
+  });
+
+  it('a key whose row cannot be held next to another one (a unique key only the other side has) is reported as a loop, not repaired forever', async () => {
+    await db.source.query('CREATE TABLE pingpong (id INT NOT NULL PRIMARY KEY, code VARCHAR(10) NOT NULL)');
+    await db.target.query('CREATE TABLE pingpong (id INT NOT NULL PRIMARY KEY, code VARCHAR(10) NOT NULL, UNIQUE KEY uq_code (code))');
+    await db.source.query("INSERT INTO pingpong VALUES (1, 'a'), (2, 'a'), (3, 'b')");
+    await db.target.query("INSERT INTO pingpong VALUES (1, 'a')");
+    // Key 2 alone: each repair deletes the other row, whose key is repaired next, until the follow-ups stop.
+    const one = await repairKeys({ authoritative: db.source, other: db.target, table: 'pingpong', keys: [{ id: '2' }], ...FAST_LOOP });
+    expect(one.loops).toBe(1);
+    expect(one.repairLoops[0]).toMatchObject({ table: 'pingpong', kind: 'missing' });
+    // The whole table from an empty target: both keys in one batch; the row deleted by the other's replace reads
+    // back missing before the commit.
+    await db.target.query('DELETE FROM pingpong');
+    const all = await repair({ source: db.source, target: db.target, tables: ['pingpong'], authoritative: 'source', ...FAST });
+    expect(all.tables[0]).toMatchObject({ keys: 3, inserted: 2, replaced: 1, collidingDeleted: 1, loops: 1 });
+    expect(all.loops.map((loop) => `${String(loop.key.id)} ${loop.kind}`)).toEqual(['1 missing']);
+    const [rows] = await db.target.query<RowDataPacket[]>('SELECT id, code FROM pingpong ORDER BY id');
+    expect(rows.map((r) => `${String(r.id)} ${String(r.code)}`)).toEqual(['2 a', '3 b']);
+
+    // A row of the batch found equal, then deleted as the collision of a later key, is reported too, not lost.
+    const equalFirst = await repairKeys({ authoritative: db.source, other: db.target, table: 'pingpong', keys: [{ id: '2' }, { id: '1' }], ...FAST_LOOP });
+    expect(equalFirst).toMatchObject({ unchanged: 1, replaced: 1, collidingDeleted: 1, loops: 1 });
+    expect(equalFirst.repairLoops.map((loop) => `${String(loop.key.id)} ${loop.kind}`)).toEqual(['2 missing']);
+  });
+});
+
+describe('repair beside a dual-write workload', () => {
+  it('leaves the sides identical: concurrent writes wait for the rows a batch holds and replay on top of the repaired rows', async () => {
+    const DDL = 'CREATE TABLE busy_repair (id INT NOT NULL PRIMARY KEY, v INT NOT NULL, note VARCHAR(40) NOT NULL, UNIQUE KEY uq_note (note))';
+    const ROWS = 1500;
+    const rows = Array.from({ length: ROWS }, (_, i) => [i + 1, i, `n${i + 1}`]);
+    for (const side of [db.source, db.target]) {
+      await side.query(DDL);
+      await side.query(`INSERT INTO busy_repair VALUES ${rows.map(() => '(?, ?, ?)').join(', ')}`, rows.flat());
+    }
+    await db.target.query("UPDATE busy_repair SET v = v + 1000, note = CONCAT('x', id) WHERE id % 10 = 0");
+    await db.target.query('DELETE FROM busy_repair WHERE id % 20 = 5');
+    await db.target.query("INSERT INTO busy_repair SELECT id + 5000, 0, CONCAT('e', id) FROM busy_repair WHERE id <= 50");
+
+    const pool = createPool({
+      source: { uri: db.sourceUrl, connectionLimit: 4 },
+      target: { uri: db.targetUrl, connectionLimit: 4 },
+      mode: 'source_first',
+      circuitBreaker: false,
+      repairLogTable: 'busy_log',
+    });
+    const random = seeded(11);
+    let running = true;
+    let writes = 0;
+    let counter = 0;
+    // Most writes go to the rows that differ, so that they hit the rows of the batch being repaired.
+    const differing = Array.from({ length: ROWS }, (_, i) => i + 1).filter((id) => id % 10 === 0 || id % 20 === 5);
+    const worker = async (): Promise<void> => {
+      while (running) {
+        const id = random() < 0.8 ? (differing[Math.floor(random() * differing.length)] as number) : 1 + Math.floor(random() * ROWS);
+        const pick = random();
+        counter++;
+        if (pick < 0.7) await pool.query("UPDATE busy_repair SET v = v + 1, note = CONCAT('n', id, '-', ?) WHERE id = ?", [counter, id]);
+        else if (pick < 0.8) await pool.query('DELETE FROM busy_repair WHERE id = ?', [id]);
+        else await pool.query('INSERT INTO busy_repair VALUES (?, ?, ?)', [10_000 + counter, counter, `w${counter}`]);
+        writes++;
+      }
+    };
+    const workers = [worker(), worker(), worker(), worker()];
+    try {
+      const report = await repair({
+        source: db.source,
+        target: db.target,
+        tables: ['busy_repair'],
+        authoritative: 'source',
+        chunkRows: 100,
+        batchKeys: 20,
+        recheck: { delayMs: 50, attempts: 2 },
+        loopCheck: { delayMs: 50, attempts: 2 },
+      });
+      expect(report.loops).toEqual([]);
+      expect(report.repaired).toBeGreaterThan(0);
+    } finally {
+      running = false;
+      await Promise.all(workers);
+      await pool.end();
+    }
+    expect(writes).toBeGreaterThan(10);
+    await expectSidesIdentical(db.source, db.target, ['busy_repair']);
   });
 });
