@@ -193,10 +193,14 @@ export interface RepairReport {
   readonly sqlStatements: number;
 }
 
+/** Batches of keys repair lets verify hand over before it makes verify wait. */
+const MAX_BATCHES_IN_FLIGHT = 4;
+
 /**
  * Verifies `tables` and repairs every difference verify confirms, making the non-authoritative side equal to the
  * authoritative one. Differences are batched per table (`batchKeys`) and repaired while verify goes on, one batch
- * at a time (see the module notes); the keys waiting for their batch are held in memory.
+ * at a time (see the module notes); when more than four batches wait, verify waits too, so the keys held in memory
+ * stay bounded whatever the number of differences.
  *
  * @param options - see {@link RepairOptions}
  * @returns verify's report and what the repair did per table
@@ -204,6 +208,13 @@ export interface RepairReport {
  */
 export async function repair(options: RepairOptions): Promise<RepairReport> {
   const settings = checkSettings(options, 'repair');
+  if (options.job !== undefined) {
+    throw new InvalidOptionError(
+      'repair job',
+      options.job,
+      'no job: a repair does not resume from verify checkpoints (a kill could leave keys found but not yet repaired behind the checkpoint); run the repair again, it compares everything and repairs what is left',
+    );
+  }
   if (options.authoritative !== 'source' && options.authoritative !== 'target') {
     throw new InvalidOptionError('repair authoritative', options.authoritative, "'source' or 'target' (the primary side of the current mode)");
   }
@@ -237,11 +248,15 @@ export async function repair(options: RepairOptions): Promise<RepairReport> {
     }
     return entry;
   };
+  // Keys handed to the chain and not yet repaired: beyond a few batches, verify waits (memory stays bounded).
+  let inFlight = 0;
+  const maxInFlight = settings.batchKeys * MAX_BATCHES_IN_FLIGHT;
   const flush = (table: string): void => {
     const keys = pending.get(table);
     pending.delete(table);
     if (keys === undefined || keys.length === 0) return;
     const entry = entryFor(table);
+    inFlight += keys.length;
     chain = chain
       .then(async () => {
         if (failure !== null) return;
@@ -251,15 +266,19 @@ export async function repair(options: RepairOptions): Promise<RepairReport> {
       .catch((error: unknown) => {
         failure ??= error;
         stop.abort(error);
+      })
+      .then(() => {
+        inFlight -= keys.length;
       });
   };
-  const onDifference = (difference: Difference): void => {
+  const onDifference = (difference: Difference): Promise<void> | undefined => {
     options.onDifference?.(difference);
     entryFor(difference.table).differences++;
     let keys = pending.get(difference.table);
     if (keys === undefined) pending.set(difference.table, (keys = []));
     keys.push(difference.key);
     if (keys.length >= settings.batchKeys) flush(difference.table);
+    return inFlight > maxInFlight ? chain : undefined;
   };
 
   /** Waits for every table's loop checks, so that none outlives the run; throws the first error unless `quiet`. */

@@ -194,8 +194,12 @@ export interface RecheckerOptions {
   readonly batchKeys: number;
   /** Keys waiting at most; {@link Rechecker.add} waits beyond (keeps memory bounded). */
   readonly maxPending: number;
-  /** Receives each key still different after the last re-read, with the sequence number {@link Rechecker.add} gave it. */
-  readonly report: (key: KeyTuple, comparison: KeyComparison, seq: number) => void;
+  /**
+   * Receives each key still different after the last re-read, with the sequence number
+   * {@link Rechecker.add} gave it. A promise it returns is awaited before the next re-read (so a slow
+   * consumer slows the rechecker, and through its bounded queue the scan).
+   */
+  readonly report: (key: KeyTuple, comparison: KeyComparison, seq: number) => void | Promise<void>;
   /** Stops the waits and the worker. */
   readonly signal?: AbortSignal | undefined;
 }
@@ -339,6 +343,7 @@ export class Rechecker {
       }
       const comparisons = await compareKeys(source, target, batch.map((entry) => entry.key));
       const again = Date.now() + delayMs;
+      const consumers: Promise<void>[] = [];
       batch.forEach((entry, i) => {
         const comparison = comparisons[i] ?? null;
         if (comparison !== null && entry.attempt < lastAttempt) {
@@ -346,9 +351,13 @@ export class Rechecker {
           return;
         }
         if (comparison === null) this.resolved++;
-        else report(entry.key, comparison, entry.seq);
+        else {
+          const consumed = report(entry.key, comparison, entry.seq);
+          if (consumed !== undefined) consumers.push(consumed);
+        }
         this.#outstanding.delete(entry.seq);
       });
+      await Promise.all(consumers);
       this.#notifyProgress();
     }
   }

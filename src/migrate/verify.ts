@@ -127,8 +127,12 @@ export interface VerifyOptions {
      */
     readonly attempts?: number;
   };
-  /** Receives each confirmed difference as soon as it is confirmed (the report keeps only counts). */
-  readonly onDifference?: (difference: Difference) => void;
+  /**
+   * Receives each confirmed difference as soon as it is confirmed (the report keeps only counts).
+   * When it returns a promise, verify waits for it before it reports further differences (a slow
+   * consumer slows the scan instead of letting differences pile up in memory).
+   */
+  readonly onDifference?: (difference: Difference) => unknown;
   /**
    * Keep every difference in the report too (memory grows with the differences).
    * @defaultValue false
@@ -251,7 +255,7 @@ interface Settings {
   readonly delayMs: number;
   readonly attempts: number;
   readonly collect: boolean;
-  readonly onDifference: ((difference: Difference) => void) | undefined;
+  readonly onDifference: ((difference: Difference) => unknown) | undefined;
   readonly signal: AbortSignal | undefined;
   readonly job: string | undefined;
   readonly resume: boolean;
@@ -434,10 +438,10 @@ export function differenceCollector(
   table: string,
   keyNames: readonly string[],
   settings: Pick<Settings, 'collect' | 'onDifference'>,
-): { counts: Record<Difference['kind'], number>; differences: Difference[]; report: (key: KeyTuple, comparison: KeyComparison) => void } {
+): { counts: Record<Difference['kind'], number>; differences: Difference[]; report: (key: KeyTuple, comparison: KeyComparison) => void | Promise<void> } {
   const counts = { missing: 0, extra: 0, different: 0 };
   const differences: Difference[] = [];
-  const report = (key: KeyTuple, comparison: KeyComparison): void => {
+  const report = (key: KeyTuple, comparison: KeyComparison): void | Promise<void> => {
     const difference: Difference = {
       table,
       kind: comparison.kind,
@@ -446,7 +450,8 @@ export function differenceCollector(
     };
     counts[comparison.kind]++;
     if (settings.collect) differences.push(difference);
-    settings.onDifference?.(difference);
+    const consumed = settings.onDifference?.(difference);
+    return consumed instanceof Promise ? consumed.then(() => undefined) : undefined;
   };
   return { counts, differences, report };
 }
@@ -581,7 +586,7 @@ async function verifyTable(
     maxPending: Math.max(settings.chunkRows * 4, RECHECK_BATCH_KEYS),
     report: (key, comparison, seq) => {
       checkpointer?.reported(seq, comparison.kind);
-      report(key, comparison);
+      return report(key, comparison);
     },
     signal: settings.signal,
   });

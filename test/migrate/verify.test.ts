@@ -216,6 +216,34 @@ describe('writes in flight', () => {
   });
 });
 
+describe('a slow consumer', () => {
+  it('makes verify wait: differences are not piled up in memory while onDifference has not finished with them', async () => {
+    await db.source.query('CREATE TABLE lost LIKE same');
+    await db.target.query('CREATE TABLE lost LIKE same');
+    await db.source.query('INSERT INTO lost SELECT * FROM same');
+    let unfinished = 0;
+    let most = 0;
+    let seen = 0;
+    const report = await verify(
+      options(['lost'], {
+        chunkRows: 500,
+        recheck: { delayMs: 0, attempts: 0 },
+        onDifference: async () => {
+          seen++;
+          most = Math.max(most, ++unfinished);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          unfinished--;
+        },
+      }),
+    );
+    expect(report.tables[0]).toMatchObject({ missing: ROWS });
+    expect(seen).toBe(ROWS);
+    // At most one re-read batch (200 keys) is handed over before verify waits for the consumer.
+    expect(most).toBeLessThanOrEqual(200);
+    expect(most).toBeGreaterThan(1);
+  });
+});
+
 describe('checkpoints (job)', () => {
   it('let the next run of the job continue an interrupted run, with counts that add up exactly, and start over once a run completed', async () => {
     // 40 rows changed on the target, spread over the whole table.
