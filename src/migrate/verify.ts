@@ -555,7 +555,6 @@ async function verifyTable(
 ): Promise<TableVerifyReport> {
   const started = Date.now();
   const { counts, differences, report } = differenceCollector(name, prepared.source.primaryKey, settings);
-  const checkpointer = checkpoints === null ? null : new TableCheckpointer(checkpoints.store, { job: checkpoints.job, schema: checkpoints.schema, table: name }, start.counts, settings.checkpointEveryMs);
   let rowsChecked = 0;
   let chunks = 0;
   let chunksDiffered = 0;
@@ -563,9 +562,13 @@ async function verifyTable(
   // Source: boundaries, checksums, drill-downs, re-reads; target: checksums, drill-downs, re-reads.
   // First pass (replicas when given): boundaries, checksums, drill-downs; re-reads on the primaries.
   const [sourceSession, targetSession] = await checkOutBoth(options.replicas?.source ?? options.source, 3, options.replicas?.target ?? options.target, 2);
+  // Checkpoints are saved through a connection this run holds and leaves idle at save time (a save through the pool
+  // could wait for a connection the run holds): the target's checksum connection, or, when that one is a replica's,
+  // one more connection of the target.
+  const savesBesideReplica = checkpoints !== null && options.replicas?.target !== undefined;
   let recheckSessions: Awaited<ReturnType<typeof checkOutBoth>>;
   try {
-    recheckSessions = await checkOutBoth(options.source, 1, options.target, 1);
+    recheckSessions = await checkOutBoth(options.source, 1, options.target, savesBesideReplica ? 2 : 1);
   } catch (error) {
     await Promise.allSettled([sourceSession.release(), targetSession.release()]);
     throw error;
@@ -573,6 +576,11 @@ async function verifyTable(
   const [boundaryConnection, sourceConnection, sourceDrill] = sourceSession.connections as [VerifyConnection, VerifyConnection, VerifyConnection];
   const [targetConnection, targetDrill] = targetSession.connections as [VerifyConnection, VerifyConnection];
   const [sourceRecheck, targetRecheck] = [recheckSessions[0].connections[0] as VerifyConnection, recheckSessions[1].connections[0] as VerifyConnection];
+  const saver = savesBesideReplica ? (recheckSessions[1].connections[1] as VerifyConnection) : targetConnection;
+  const checkpointer =
+    checkpoints === null
+      ? null
+      : new TableCheckpointer(new VerifyCheckpointStore(saver, options.checkpointTable), { job: checkpoints.job, schema: checkpoints.schema, table: name }, start.counts, settings.checkpointEveryMs);
   const source: VerifySide = { connection: sourceDrill, table: prepared.source, hash: prepared.hash.source };
   const target: VerifySide = { connection: targetDrill, table: prepared.target, hash: prepared.hash.target };
   const covered = prepared.hash.covered;

@@ -8,7 +8,7 @@
  * The tables start identical: the same rows are generated once (seeded) and inserted on both
  * sides with the same statements, TIMESTAMPs in a `+00:00` session.
  */
-import type { Pool } from 'mysql2/promise';
+import mysql, { type Pool } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidOptionError, TableNotFoundError } from '../../src/errors.js';
 import { verify, type Difference, type VerifyOptions } from '../../src/migrate/verify.js';
@@ -302,6 +302,20 @@ describe('checkpoints (job)', () => {
     expect(fresh.tables[0]).toMatchObject({ rowsChecked: ROWS, different: 40, candidates: 40 });
     expect(fresh.tables[0]?.resumedAfter).toBeUndefined();
     await expect(verify(options(['resumable'], { job: '' }))).rejects.toBeInstanceOf(InvalidOptionError);
+  });
+});
+
+describe('pools just large enough', () => {
+  it('verify with a job on pools of exactly the connections it holds (4 source, 3 target) saves its checkpoints without waiting for a fifth', async () => {
+    const source = mysql.createPool({ uri: db.sourceUrl, connectionLimit: 4 });
+    const target = mysql.createPool({ uri: db.targetUrl, connectionLimit: 3 });
+    try {
+      const report = await verify({ source, target, tables: ['same'], chunkRows: 300, job: 'small-pools', checkpointEveryMs: 0 });
+      expect(report.identical).toBe(true);
+      expect(report.tables[0]).toMatchObject({ rowsChecked: ROWS, chunks: 11 });
+    } finally {
+      await Promise.all([source.end(), target.end()]);
+    }
   });
 });
 
