@@ -27,6 +27,7 @@ export function generalHelp(commands: readonly Command[]): string {
     'Examples:',
     '  dualwrite backfill --source mysql://app:secret@old-db/shop --target mysql://app:secret@new-db/shop',
     '  dualwrite verify --config migrate.json --json',
+    '  dualwrite verify --config migrate.json --job nightly',
     '  dualwrite status --config migrate.json',
     '',
     'Run `dualwrite <command> --help` for a command\'s options and more examples.',

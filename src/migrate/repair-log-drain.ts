@@ -20,7 +20,7 @@
  * @module
  */
 import { InvalidOptionError } from '../errors.js';
-import { quoteIdentifier, type ExactValue } from './codec.js';
+import { groupRepairLogRows, pendingRepairLogPage, repairLogTableSql, type RepairLogRow } from './repair-log-read.js';
 import { repair, repairKeys, type RepairCounts, type RepairLoop, type RepairPool, type RepairSettingsOptions, type RepairSide } from './repair.js';
 import type { VerifyOptions } from './verify.js';
 
@@ -82,43 +82,6 @@ export interface DrainRepairLogResult extends Omit<RepairCounts, 'loops'> {
 
 const DEFAULT_BATCH = 100;
 const ER_NO_SUCH_TABLE = 1146;
-const NAME_PART = /^[\w$]{1,64}$/;
-
-interface LogRow {
-  readonly id: string;
-  readonly schema: string | null;
-  readonly table: string | null;
-  readonly keys: string | null;
-  readonly secondarySide: string;
-}
-
-interface Group {
-  readonly schema: string;
-  readonly table: string;
-  readonly ids: string[];
-  readonly keys: Record<string, ExactValue>[];
-  whole: boolean;
-  side: RepairSide | null;
-}
-
-/** A logged key value as an exact value (numbers as their text, `{"$hex"}` as bytes). */
-function exactValue(value: unknown): ExactValue {
-  if (value === null || typeof value === 'string') return value;
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  if (typeof value === 'boolean') return value ? '1' : '0';
-  if (typeof value === 'object' && typeof (value as { $hex?: unknown }).$hex === 'string') return Buffer.from((value as { $hex: string }).$hex, 'hex');
-  throw new TypeError(`a logged key value must be text, a number or {"$hex": …}, got ${JSON.stringify(value)}`);
-}
-
-/** The keys of a log row's `primary_keys`: a JSON array of {column: value}. */
-function parseKeys(text: string): Record<string, ExactValue>[] {
-  const parsed: unknown = JSON.parse(text);
-  if (!Array.isArray(parsed)) throw new TypeError('primary_keys is not a JSON array');
-  return parsed.map((entry: unknown) => {
-    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new TypeError('a primary key is not a JSON object');
-    return Object.fromEntries(Object.entries(entry as Record<string, unknown>).map(([column, value]) => [column, exactValue(value)]));
-  });
-}
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -128,12 +91,6 @@ async function databaseOf(pool: RepairPool): Promise<string | null> {
   const [rows] = await pool.query('SELECT DATABASE() AS name');
   const name = Array.isArray(rows) ? (rows[0] as { name?: unknown } | undefined)?.name : undefined;
   return typeof name === 'string' && name !== '' ? name : null;
-}
-
-function text(value: unknown): string | null {
-  if (value === null || value === undefined) return null;
-  if (Buffer.isBuffer(value)) return value.toString('utf8');
-  return typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint' ? String(value) : JSON.stringify(value);
 }
 
 /**
@@ -148,13 +105,8 @@ function text(value: unknown): string | null {
 export async function drainRepairLog(options: DrainRepairLogOptions): Promise<DrainRepairLogResult> {
   const batch = options.batch ?? DEFAULT_BATCH;
   if (!Number.isSafeInteger(batch) || batch < 1) throw new InvalidOptionError('drainRepairLog batch', batch, 'a positive integer number of log rows');
-  const logName = options.logTable ?? DEFAULT_REPAIR_LOG_TABLE;
-  const parts = logName.split('.');
-  if (parts.length > 2 || parts.some((part) => !NAME_PART.test(part))) {
-    throw new InvalidOptionError('drainRepairLog logTable', logName, 'a table name of letters, digits, _ and $, optionally qualified as db.table');
-  }
+  const logTable = repairLogTableSql(options.logTable ?? DEFAULT_REPAIR_LOG_TABLE, 'drainRepairLog logTable');
   const [primaryDb, secondaryDb] = await Promise.all([databaseOf(options.primary), databaseOf(options.secondary)]);
-  const logTable = parts.map(quoteIdentifier).join('.');
   const secondarySchemaOf = (schema: string): string => {
     if (typeof options.secondarySchema === 'function') return options.secondarySchema(schema);
     if (typeof options.secondarySchema === 'string') return options.secondarySchema;
@@ -182,56 +134,20 @@ export async function drainRepairLog(options: DrainRepairLogOptions): Promise<Dr
   let lastId = '0';
 
   for (;;) {
-    let rows: LogRow[];
+    let rows: RepairLogRow[];
     try {
-      const [raw] = await options.primary.query(
-        `SELECT CAST(id AS CHAR) AS id, table_schema, table_name, primary_keys, secondary_side FROM ${logTable} ` +
-          'WHERE repaired_at IS NULL AND id > ? ORDER BY id LIMIT ?',
-        [lastId, batch],
-      );
-      rows = (raw as Record<string, unknown>[]).map((row) => ({
-        id: text(row.id) ?? '0',
-        schema: text(row.table_schema),
-        table: text(row.table_name),
-        keys: text(row.primary_keys),
-        secondarySide: text(row.secondary_side) ?? '',
-      }));
+      rows = await pendingRepairLogPage(options.primary, logTable, lastId, batch);
     } catch (error) {
       if ((error as { errno?: unknown }).errno === ER_NO_SUCH_TABLE && logRows === 0) break; // no failure was ever logged
       throw error;
     }
     if (rows.length === 0) break;
     logRows += rows.length;
-    lastId = (rows[rows.length - 1] as LogRow).id;
+    lastId = (rows[rows.length - 1] as RepairLogRow).id;
 
-    const groups = new Map<string, Group>();
-    for (const row of rows) {
-      if (row.table === null) {
-        skipped.push({ ids: [row.id], table: null, reason: 'the log row names no table, so neither keys nor a table can be repaired; verify and repair the tables the statement wrote' });
-        continue;
-      }
-      let keys: Record<string, ExactValue>[] | null;
-      try {
-        keys = row.keys === null ? null : parseKeys(row.keys);
-      } catch (error) {
-        skipped.push({ ids: [row.id], table: row.table, reason: `its primary_keys cannot be read: ${message(error)}` });
-        continue;
-      }
-      const schema = row.schema ?? primaryDb;
-      if (schema === null) {
-        skipped.push({ ids: [row.id], table: row.table, reason: 'the log row names no database and the primary pool has no default database' });
-        continue;
-      }
-      const id = `${schema}\u0000${row.table}`;
-      let group = groups.get(id);
-      if (group === undefined) groups.set(id, (group = { schema, table: row.table, ids: [], keys: [], whole: false, side: null }));
-      group.ids.push(row.id);
-      if (keys === null) group.whole = true;
-      else group.keys.push(...keys);
-      // The authoritative side is the one the log row does not name as secondary.
-      if (row.secondarySide === 'target') group.side = 'source';
-      else if (row.secondarySide === 'source') group.side = 'target';
-    }
+    const page = groupRepairLogRows(rows, primaryDb);
+    skipped.push(...page.skipped);
+    const groups = page.groups;
 
     for (const group of groups.values()) {
       const otherSchema = secondarySchemaOf(group.schema);
