@@ -10,6 +10,8 @@
  */
 import { queryExact, quoteIdentifier, type ExactQueryable, type ExactValue } from './codec.js';
 import { decodeKeyTuple, encodeKeyJson } from './key-json.js';
+import type { KeyTuple } from './keyset.js';
+import type { DifferenceKind } from './verify-drill.js';
 
 /** Default name of the verify state table. */
 export const DEFAULT_VERIFY_CHECKPOINT_TABLE = 'dualwrite_verify_state';
@@ -145,4 +147,84 @@ export class VerifyCheckpointStore {
 function text(value: ExactValue | undefined): string {
   if (value === null || value === undefined) return '';
   return typeof value === 'string' ? value : value.toString('utf8');
+}
+
+/** A chunk compared to the end of its drill-down: finished once the rechecker settled every key up to `seqEnd`. */
+export interface ChunkMark {
+  readonly upper: KeyTuple | null;
+  readonly seqEnd: number;
+  readonly rowsChecked: number;
+  readonly chunks: number;
+  readonly chunksDiffered: number;
+}
+
+/** Where a table's comparison starts: from scratch, or after a job's checkpoint. */
+export interface ResumePoint {
+  readonly after: KeyTuple | null;
+  readonly counts: VerifyCounts;
+}
+
+/** The counts of a table not compared yet. */
+export const ZERO_COUNTS: VerifyCounts = { rowsChecked: 0, chunks: 0, chunksDiffered: 0, missing: 0, extra: 0, different: 0 };
+
+/**
+ * Saves a table's checkpoints as its chunks finish: a chunk is finished when the rechecker settled
+ * every key found up to the end of its drill-down, and the counts saved are those of the differences
+ * reported for those keys (differences of later chunks already reported are carried to a later save).
+ */
+export class TableCheckpointer {
+  readonly #marks: ChunkMark[] = [];
+  readonly #unsaved: { seq: number; kind: DifferenceKind }[] = [];
+  readonly #saved: Record<DifferenceKind, number>;
+  #lastSave = Date.now();
+
+  constructor(
+    private readonly store: VerifyCheckpointStore,
+    private readonly where: { job: string; schema: string; table: string },
+    private readonly base: VerifyCounts,
+    private readonly everyMs: number,
+  ) {
+    this.#saved = { missing: base.missing, extra: base.extra, different: base.different };
+  }
+
+  /** Notes a reported difference and the key's sequence number. */
+  reported(seq: number, kind: DifferenceKind): void {
+    this.#unsaved.push({ seq, kind });
+  }
+
+  /** Notes a chunk whose drill-down ended. */
+  chunkEnded(mark: ChunkMark): void {
+    this.#marks.push(mark);
+  }
+
+  /** Saves the last finished chunk when `everyMs` passed since the last save (or always with `force`). */
+  async maybeSave(settled: number, force = false): Promise<void> {
+    if (!force && Date.now() - this.#lastSave < this.everyMs) return;
+    let finished: ChunkMark | undefined;
+    while (this.#marks.length > 0 && (this.#marks[0] as ChunkMark).seqEnd <= settled) finished = this.#marks.shift();
+    if (finished === undefined) return;
+    const seqEnd = finished.seqEnd;
+    for (let i = this.#unsaved.length - 1; i >= 0; i--) {
+      const entry = this.#unsaved[i] as { seq: number; kind: DifferenceKind };
+      if (entry.seq > seqEnd) continue;
+      this.#saved[entry.kind]++;
+      this.#unsaved.splice(i, 1);
+    }
+    this.#lastSave = Date.now();
+    await this.store.save({
+      ...this.where,
+      after: finished.upper,
+      done: finished.upper === null,
+      rowsChecked: this.base.rowsChecked + finished.rowsChecked,
+      chunks: this.base.chunks + finished.chunks,
+      chunksDiffered: this.base.chunksDiffered + finished.chunksDiffered,
+      ...this.#saved,
+    });
+  }
+}
+
+/** The counts of a checkpoint. */
+export function countsOf(checkpoint: VerifyCounts): VerifyCounts {
+  const { rowsChecked, chunks, chunksDiffered, missing, extra, different } = checkpoint;
+  return { rowsChecked, chunks, chunksDiffered, missing, extra, different };
 }

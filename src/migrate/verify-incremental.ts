@@ -51,20 +51,8 @@ import type { ColumnMetadata, TableMetadata } from '../schema/types.js';
 import { columnReadExpression, decodeColumnValue, queryExact, quoteIdentifier, type ExactValue } from './codec.js';
 import { encodeKeyJson } from './key-json.js';
 import { keyOrderBy, keysetChunkQuery, keyOfRow, primaryKeyColumns, qualifiedTableName, tupleComparison, type KeyTuple } from './keyset.js';
-import {
-  checkOutBoth,
-  differenceCollector,
-  verifiedReport,
-  prepareTable,
-  schemaOf,
-  type Difference,
-  type Prepared,
-  type TableVerifyReport,
-  type VerifyConnection,
-  type VerifyOptions,
-  type VerifyPool,
-  type VerifyReport,
-} from './verify.js';
+import type { Difference, TableVerifyReport, VerifyConnection, VerifyOptions, VerifyPool, VerifyReport } from './verify.js';
+import { checkOutBoth, differenceCollector, prepareTable, schemaOf, verifiedReport, type Prepared } from './verify-setup.js';
 import { compareKeys, keysWhere, Rechecker, type VerifySide } from './verify-drill.js';
 
 /** Options shared by {@link verifyIncremental} and {@link verifyKeys}. */

@@ -43,15 +43,16 @@
  *
  * @module
  */
-import { InvalidOptionError, TableNotFoundError } from '../errors.js';
-import { loadServerSettings, loadTable } from '../schema/index.js';
-import type { ServerSettings, TableMetadata } from '../schema/types.js';
-import { CHECKSUM_BUCKETS, chunkChecksum, differingBuckets, hashedColumns, type HashOptions, type KeyRange } from './checksum.js';
-import { checkProfile, describeRule, hasRules, normalizedColumn, type NormalizationProfile, type NormalizationRule } from './normalize.js';
+import { InvalidOptionError } from '../errors.js';
+import { loadServerSettings } from '../schema/index.js';
+import type { TableMetadata } from '../schema/types.js';
+import { CHECKSUM_BUCKETS, chunkChecksum, differingBuckets, type KeyRange } from './checksum.js';
+import { checkProfile, describeRule, type NormalizationProfile } from './normalize.js';
 import { queryExact, type ExactQueryable, type ExactValue } from './codec.js';
-import { keyOfRow, keysetChunkQuery, primaryKeyColumns, type KeyTuple } from './keyset.js';
-import { VerifyCheckpointStore, type VerifyCounts } from './verify-checkpoints.js';
-import { drillRange, Rechecker, type DifferenceKind, type KeyComparison, type VerifySide } from './verify-drill.js';
+import { keyOfRow, keysetChunkQuery, type KeyTuple } from './keyset.js';
+import { countsOf, TableCheckpointer, VerifyCheckpointStore, ZERO_COUNTS, type ResumePoint } from './verify-checkpoints.js';
+import { checkOutBoth, differenceCollector, prepareTable, schemaOf, verifiedReport, type Prepared } from './verify-setup.js';
+import { drillRange, Rechecker, type DifferenceKind, type VerifySide } from './verify-drill.js';
 
 export type { DifferenceKind } from './verify-drill.js';
 
@@ -292,110 +293,6 @@ function checkOptions(options: VerifyOptions): Settings {
   };
 }
 
-/** The pool's default database, or the schema given. */
-export async function schemaOf(pool: VerifyPool, given: string | undefined, side: string): Promise<string> {
-  if (given !== undefined) return given;
-  const [rows] = await pool.query('SELECT DATABASE() AS name');
-  const name = Array.isArray(rows) ? (rows[0] as { name?: unknown } | undefined)?.name : undefined;
-  if (typeof name !== 'string' || name === '') {
-    throw new InvalidOptionError(`verify ${side}Schema`, given, `a database name (the ${side} pool has no default database: put it in the URL or pass ${side}Schema)`);
-  }
-  return name;
-}
-
-/** A table ready to compare (with each side's hash options), or the reason it cannot be. */
-export type Prepared =
-  | { source: TableMetadata; target: TableMetadata; hash: { source: HashOptions; target: HashOptions; covered: readonly NormalisedColumn[] } }
-  | { source: TableMetadata; status: 'missing_on_target' | 'schema_mismatch'; detail: string };
-
-/** A column a normalisation rule covers on at least one side. */
-export interface NormalisedColumn {
-  /** The column's name (as on the source). */
-  readonly name: string;
-  /** The rules applied on either side. */
-  readonly rules: readonly NormalizationRule[];
-}
-
-/** Each side's hash options under `profile`, and the columns it covers (none without a profile). */
-function hashPlan(source: TableMetadata, target: TableMetadata, settings: { source: ServerSettings; target: ServerSettings }, profile: NormalizationProfile | undefined): Extract<Prepared, { hash: unknown }>['hash'] {
-  if (!hasRules(profile)) return { source: {}, target: {}, covered: [] };
-  const covered: NormalisedColumn[] = [];
-  for (const column of hashedColumns(source)) {
-    const other = target.columnsByName.get(column.name.toLowerCase());
-    const rules = new Set([
-      ...normalizedColumn(column, profile, settings.source.flavor).rules,
-      ...(other === undefined ? [] : normalizedColumn(other, profile, settings.target.flavor).rules),
-    ]);
-    if (rules.size > 0 && !source.primaryKey.some((key) => key.toLowerCase() === column.name.toLowerCase())) covered.push({ name: column.name, rules: [...rules] });
-  }
-  const digestColumns = covered.map((column) => column.name);
-  return { source: { profile, flavor: settings.source.flavor, digestColumns }, target: { profile, flavor: settings.target.flavor, digestColumns }, covered };
-}
-
-export async function prepareTable(name: string, schemas: { source: string; target: string }, settings: { source: ServerSettings; target: ServerSettings }, options: VerifyOptions): Promise<Prepared> {
-  const [source, target] = await Promise.all([
-    loadTable(options.source, schemas.source, name, settings.source),
-    loadTable(options.target, schemas.target, name, settings.target).catch((error: unknown) => {
-      if (error instanceof TableNotFoundError) return null;
-      throw error;
-    }),
-  ]);
-  if (source.primaryKey.length === 0) {
-    throw new InvalidOptionError(
-      'verify tables',
-      name,
-      `tables with a primary key: \`${schemas.source}\`.\`${name}\` has none on the source. Verify compares rows by primary key ` +
-        'and does not guess one from other columns; add a primary key or leave the table out',
-    );
-  }
-  primaryKeyColumns(source); // refuses ENUM/SET key columns
-  if (target === null) {
-    return { source, status: 'missing_on_target', detail: `table \`${schemas.target}\`.\`${name}\` does not exist on the target: create it (and backfill) before verifying` };
-  }
-  const columnsOf = (table: TableMetadata): string => hashedColumns(table).map((column) => column.name.toLowerCase()).join(', ');
-  const keyOf = (table: TableMetadata): string => table.primaryKey.map((column) => column.toLowerCase()).join(', ');
-  if (columnsOf(source) !== columnsOf(target) || keyOf(source) !== keyOf(target)) {
-    return {
-      source,
-      status: 'schema_mismatch',
-      detail:
-        `the sides differ in columns or primary key: source columns (${columnsOf(source)}) key (${keyOf(source)}), ` +
-        `target columns (${columnsOf(target)}) key (${keyOf(target)}); make the target's table definition match the source's`,
-    };
-  }
-  return { source, target, hash: hashPlan(source, target, settings, options.normalize === undefined ? undefined : checkProfile(options.normalize, 'verify normalize')) };
-}
-
-/** Checks out `count` connections of `pool` with `time_zone = '+00:00'`; `release` restores and returns them. */
-export async function checkOut(pool: VerifyPool, count: number): Promise<{ connections: VerifyConnection[]; release: () => Promise<void> }> {
-  const held: { connection: VerifyConnection; zone: string | null }[] = [];
-  const release = async (): Promise<void> => {
-    await Promise.all(
-      held.map(async ({ connection, zone }) => {
-        try {
-          if (zone !== null && zone !== '+00:00') await connection.query({ sql: 'SET time_zone = ?', values: [zone] });
-        } finally {
-          connection.release();
-        }
-      }),
-    );
-  };
-  try {
-    for (let i = 0; i < count; i++) {
-      const connection = await pool.getConnection();
-      const entry: { connection: VerifyConnection; zone: string | null } = { connection, zone: null };
-      held.push(entry);
-      const [row] = await queryExact(connection, 'SELECT @@session.time_zone');
-      entry.zone = typeof row?.[0] === 'string' ? row[0] : null;
-      if (entry.zone !== '+00:00') await connection.query({ sql: "SET time_zone = '+00:00'" });
-    }
-  } catch (error) {
-    await release().catch(() => undefined);
-    throw error;
-  }
-  return { connections: held.map((entry) => entry.connection), release };
-}
-
 /**
  * The upper bound of the next chunk after `after`: the key `chunkRows` rows on, read on the source
  * as one row (`LIMIT chunkRows - 1, 1`: the server steps over the keys in between). Null when fewer
@@ -407,150 +304,12 @@ async function nextBoundary(connection: ExactQueryable, table: TableMetadata, af
   return row === undefined ? null : keyOfRow(query, row);
 }
 
-/** The report of a table compared to the end. */
-export function verifiedReport(run: {
-  table: string;
-  started: number;
-  rowsChecked: number;
-  chunks: number;
-  chunksDiffered: number;
-  rechecker: { readonly candidates: number; readonly resolved: number };
-  counts: Record<Difference['kind'], number>;
-  differences: Difference[];
-  collect: boolean;
-}): TableVerifyReport {
-  return {
-    table: run.table,
-    status: 'verified',
-    rowsChecked: run.rowsChecked,
-    chunks: run.chunks,
-    chunksDiffered: run.chunksDiffered,
-    candidates: run.rechecker.candidates,
-    resolvedOnRecheck: run.rechecker.resolved,
-    ...run.counts,
-    durationMs: Date.now() - run.started,
-    ...(run.collect ? { differences: run.differences } : {}),
-  };
-}
-
-/** Counts reported differences per kind, keeps them when `collect` is set, and streams them to `onDifference`. */
-export function differenceCollector(
-  table: string,
-  keyNames: readonly string[],
-  settings: Pick<Settings, 'collect' | 'onDifference'>,
-): { counts: Record<Difference['kind'], number>; differences: Difference[]; report: (key: KeyTuple, comparison: KeyComparison) => void | Promise<void> } {
-  const counts = { missing: 0, extra: 0, different: 0 };
-  const differences: Difference[] = [];
-  const report = (key: KeyTuple, comparison: KeyComparison): void | Promise<void> => {
-    const difference: Difference = {
-      table,
-      kind: comparison.kind,
-      key: Object.fromEntries(keyNames.map((column, i) => [column, key[i] ?? null])),
-      ...(comparison.columns === undefined ? {} : { columns: comparison.columns }),
-    };
-    counts[comparison.kind]++;
-    if (settings.collect) differences.push(difference);
-    const consumed = settings.onDifference?.(difference);
-    return consumed instanceof Promise ? consumed.then(() => undefined) : undefined;
-  };
-  return { counts, differences, report };
-}
-
-/** Checks out `sourceCount` connections of the source and `targetCount` of the target (the source's given back if the target's fail). */
-export async function checkOutBoth(
-  source: VerifyPool,
-  sourceCount: number,
-  target: VerifyPool,
-  targetCount: number,
-): Promise<[Awaited<ReturnType<typeof checkOut>>, Awaited<ReturnType<typeof checkOut>>]> {
-  const sourceSession = await checkOut(source, sourceCount);
-  try {
-    return [sourceSession, await checkOut(target, targetCount)];
-  } catch (error) {
-    await sourceSession.release();
-    throw error;
-  }
-}
-
-/** A chunk compared to the end of its drill-down: finished once the rechecker settled every key up to `seqEnd`. */
-interface ChunkMark {
-  readonly upper: KeyTuple | null;
-  readonly seqEnd: number;
-  readonly rowsChecked: number;
-  readonly chunks: number;
-  readonly chunksDiffered: number;
-}
-
-/** Where a table's comparison starts: from scratch, or after a job's checkpoint. */
-interface Start {
-  readonly after: KeyTuple | null;
-  readonly counts: VerifyCounts;
-}
-
-const ZERO_COUNTS: VerifyCounts = { rowsChecked: 0, chunks: 0, chunksDiffered: 0, missing: 0, extra: 0, different: 0 };
-
-/**
- * Saves a table's checkpoints as its chunks finish: a chunk is finished when the rechecker settled
- * every key found up to the end of its drill-down, and the counts saved are those of the differences
- * reported for those keys (differences of later chunks already reported are carried to a later save).
- */
-class TableCheckpointer {
-  readonly #marks: ChunkMark[] = [];
-  readonly #unsaved: { seq: number; kind: DifferenceKind }[] = [];
-  readonly #saved: Record<DifferenceKind, number>;
-  #lastSave = Date.now();
-
-  constructor(
-    private readonly store: VerifyCheckpointStore,
-    private readonly where: { job: string; schema: string; table: string },
-    private readonly base: VerifyCounts,
-    private readonly everyMs: number,
-  ) {
-    this.#saved = { missing: base.missing, extra: base.extra, different: base.different };
-  }
-
-  /** Notes a reported difference and the key's sequence number. */
-  reported(seq: number, kind: DifferenceKind): void {
-    this.#unsaved.push({ seq, kind });
-  }
-
-  /** Notes a chunk whose drill-down ended. */
-  chunkEnded(mark: ChunkMark): void {
-    this.#marks.push(mark);
-  }
-
-  /** Saves the last finished chunk when `everyMs` passed since the last save (or always with `force`). */
-  async maybeSave(settled: number, force = false): Promise<void> {
-    if (!force && Date.now() - this.#lastSave < this.everyMs) return;
-    let finished: ChunkMark | undefined;
-    while (this.#marks.length > 0 && (this.#marks[0] as ChunkMark).seqEnd <= settled) finished = this.#marks.shift();
-    if (finished === undefined) return;
-    const seqEnd = finished.seqEnd;
-    for (let i = this.#unsaved.length - 1; i >= 0; i--) {
-      const entry = this.#unsaved[i] as { seq: number; kind: DifferenceKind };
-      if (entry.seq > seqEnd) continue;
-      this.#saved[entry.kind]++;
-      this.#unsaved.splice(i, 1);
-    }
-    this.#lastSave = Date.now();
-    await this.store.save({
-      ...this.where,
-      after: finished.upper,
-      done: finished.upper === null,
-      rowsChecked: this.base.rowsChecked + finished.rowsChecked,
-      chunks: this.base.chunks + finished.chunks,
-      chunksDiffered: this.base.chunksDiffered + finished.chunksDiffered,
-      ...this.#saved,
-    });
-  }
-}
-
 async function verifyTable(
   name: string,
   prepared: Extract<Prepared, { hash: unknown }>,
   options: VerifyOptions,
   settings: Settings,
-  start: Start,
+  start: ResumePoint,
   checkpoints: { store: VerifyCheckpointStore; job: string; schema: string } | null,
 ): Promise<TableVerifyReport> {
   const started = Date.now();
@@ -678,12 +437,6 @@ async function verifyTable(
   };
 }
 
-/** The counts of a checkpoint. */
-function countsOf(checkpoint: VerifyCounts): VerifyCounts {
-  const { rowsChecked, chunks, chunksDiffered, missing, extra, different } = checkpoint;
-  return { rowsChecked, chunks, chunksDiffered, missing, extra, different };
-}
-
 /** A key tuple as column name → value (null for null). */
 function keyRecord(table: TableMetadata, key: KeyTuple | null): Record<string, ExactValue> | null {
   return key === null ? null : Object.fromEntries(table.primaryKey.map((column, i) => [column, key[i] ?? null]));
@@ -730,7 +483,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
       tables.push({ table: name, status: 'verified', ...countsOf(checkpoint), candidates: 0, resolvedOnRecheck: 0, durationMs: 0, resumedAfter: null });
       continue;
     }
-    const start: Start = checkpoint === null ? { after: null, counts: ZERO_COUNTS } : { after: checkpoint.after, counts: countsOf(checkpoint) };
+    const start: ResumePoint = checkpoint === null ? { after: null, counts: ZERO_COUNTS } : { after: checkpoint.after, counts: countsOf(checkpoint) };
     tables.push(await verifyTable(name, entry, options, settings, start, checkpoints));
   }
   // The run is complete: the next run of the job starts over.
