@@ -7,7 +7,15 @@ import { defineConfig } from 'tsup';
 // Both configs build at the same time into dist/, so the library's clean spares the CLI's files.
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', promise: 'src/promise.ts', migrate: 'src/migrate/index.ts' },
+    // ORM adapters are entries of their own (`dualwrite/knex`, `dualwrite/drizzle`); the ORMs are optional peer
+    // dependencies, so tsup leaves them external.
+    entry: {
+      index: 'src/index.ts',
+      promise: 'src/promise.ts',
+      migrate: 'src/migrate/index.ts',
+      knex: 'src/adapters/knex.ts',
+      drizzle: 'src/adapters/drizzle.ts',
+    },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,

@@ -1,9 +1,10 @@
 /**
  * dualwrite: zero-downtime MySQL/MariaDB migration.
  *
- * This entry point is the mysql2 callback-shaped API (`createPool`), plus the parts the pool is built from: the
- * statement analyzer, the table-metadata cache, modes and flag providers, and the error classes. For the
- * mysql2/promise-shaped API, import `dualwrite/promise`.
+ * This entry point is the mysql2 callback-shaped API (`createPool`), the driver module for ORMs (`createDriver`: an
+ * object shaped like the `mysql2` module whose pools and connections write to both databases), plus the parts the
+ * pool is built from: the statement analyzer, the table-metadata cache, modes and flag providers, and the error
+ * classes. For the mysql2/promise-shaped API, import `dualwrite/promise`; for Knex, `dualwrite/knex`.
  *
  * @packageDocumentation
  */
@@ -15,6 +16,10 @@ export * from './sql/index.js';
 export * from './schema/index.js';
 export * from './mode/index.js';
 export * from './pool/index.js';
+export { createDriver, DualDriver, type DualDriverEvents, type DualDriverOptions } from './driver.js';
+export { DualDriverConnection } from './driver-connection.js';
+export { DualPoolCluster, DualPoolNamespace, type ClusterSelector, type DualPoolClusterOptions } from './driver-cluster.js';
+export { IDENTITY_KEYS, type DriverSideOption } from './driver-config.js';
 
 /**
  * Creates a dual-write pool with mysql2's callback Pool API over a source and a target database

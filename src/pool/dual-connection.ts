@@ -6,19 +6,22 @@
  * @module
  */
 import { EventEmitter } from 'node:events';
-import type { PoolConnection, QueryOptions } from 'mysql2';
+import type { Duplex } from 'node:stream';
+import type { PoolConnection, QueryOptions, QueryResult } from 'mysql2';
+import * as mysqlPromise from 'mysql2/promise';
+import type { PoolConnection as PromisePoolConnection } from 'mysql2/promise';
 import { DdlRefusedError, DualWriteError, ReplayFailedError } from '../errors.js';
 import { oppositeSide, primarySide, writesBothSides, type Mode, type Side } from '../mode/modes.js';
 import type { ModePin } from '../mode/switch-gate.js';
 import type { ReplayFailure } from '../replay/failure.js';
 import { autocommitWrite, forgetTables, notReplayed, refuseByPolicy } from './autocommit-write.js';
-import { DualQuery } from './dual-query.js';
+import { DualQuery, type QueryHandle } from './dual-query.js';
 import type { DualEngine } from './engine.js';
 import { forwardEvents } from './forward-events.js';
 import { runPrimaryStep } from './primary-step.js';
 import { replayOnPool, type ReplayContext, type SecondaryWork } from './secondary.js';
 import { SecondarySession } from './secondary-session.js';
-import { send, type Method, type Outcome, type ResultCallback } from './side-io.js';
+import { send, type Method, type Outcome, type QueryCallback, type ResultCallback } from './side-io.js';
 import type { Statement } from './statement.js';
 
 /** mysql2 errno of a deadlock: the server rolled the whole transaction back. */
@@ -40,6 +43,8 @@ export class DualConnection extends EventEmitter {
   #tail: Promise<unknown> = Promise.resolve();
   #busy = 0;
   #released = false;
+  readonly #unforward: () => void;
+  #finished: Promise<void> = Promise.resolve();
 
   /**
    * @param engine - the pool's engine
@@ -54,7 +59,7 @@ export class DualConnection extends EventEmitter {
     this.#primarySide = primarySide(pin.mode);
     this.#context = { engine, mode: pin.mode, secondary: oppositeSide(this.#primarySide) };
     this.#database = engine.sides[this.#primarySide].database;
-    forwardEvents(this, [primary], ['error', 'drain', 'connect', 'end', 'enqueue']);
+    this.#unforward = forwardEvents(this, [primary], ['error', 'drain', 'connect', 'end', 'enqueue']);
   }
 
   /** The mode this connection runs in (fixed from check-out to release). */
@@ -77,28 +82,56 @@ export class DualConnection extends EventEmitter {
     return (this.#primary as unknown as { _closing?: boolean })._closing === true;
   }
 
+  /** The primary side connection's fatal error, if it had one (mysql2's `_fatalError`, read by ORMs to validate connections). */
+  get _fatalError(): Error | null {
+    return (this.#primary as unknown as { _fatalError?: Error | null })._fatalError ?? null;
+  }
+
+  /** The primary side connection's protocol error, if it had one (mysql2's `_protocolError`). */
+  get _protocolError(): Error | null {
+    return (this.#primary as unknown as { _protocolError?: Error | null })._protocolError ?? null;
+  }
+
+  /** The primary side connection's socket (mysql2's `connection.stream`; ORMs check `stream.destroyed`). */
+  get stream(): Duplex {
+    return (this.#primary as unknown as { stream: Duplex }).stream;
+  }
+
+  /** The primary side connection's state (`authenticated`, `disconnected`, `error`, …), as mysql2 reports it. */
+  get state(): string {
+    return (this.#primary as unknown as { state?: string }).state ?? 'authenticated';
+  }
+
+  /**
+   * The mysql2/promise-shaped view of this connection, like mysql2's `connection.promise()`: mysql2's own
+   * PromisePoolConnection around this dual-write connection (TypeORM queries through it).
+   */
+  promise(): PromisePoolConnection {
+    return new PromisePoolConnectionClass(this);
+  }
+
   /** mysql2's `query(sql | options, values?, callback?)`. */
-  query(sql: string | QueryOptions, values?: unknown, callback?: ResultCallback): EventEmitter {
+  query<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown, callback?: QueryCallback<T>): QueryHandle {
     return this.#dispatch('query', sql, values, callback);
   }
 
   /** mysql2's `execute(sql | options, values?, callback?)` (prepared statement on the primary side; replayed likewise). */
-  execute(sql: string | QueryOptions, values?: unknown, callback?: ResultCallback): EventEmitter {
+  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown, callback?: QueryCallback<T>): QueryHandle {
     return this.#dispatch('execute', sql, values, callback);
   }
 
   /** Starts a transaction on the primary side and a matching one on the secondary side (dual-write modes). */
-  beginTransaction(callback?: ResultCallback): EventEmitter {
+  beginTransaction(callback?: ResultCallback): QueryHandle {
     return this.query('START TRANSACTION', callback);
   }
 
   /** Commits the primary side, then the secondary side. */
-  commit(callback?: ResultCallback): EventEmitter {
+  commit(callback?: ResultCallback): QueryHandle {
     return this.query('COMMIT', callback);
   }
 
   /** Rolls back both sides. */
-  rollback(callback?: ResultCallback): EventEmitter {
+  rollback(callback?: ResultCallback): QueryHandle {
     return this.query('ROLLBACK', callback);
   }
 
@@ -190,11 +223,19 @@ export class DualConnection extends EventEmitter {
     this.#finish(true);
   }
 
+  /**
+   * @internal Resolves once a released connection has finished: its statements ran, its transaction was rolled
+   * back if open, and both sides' connections are back in their pools (resolves at once if it was not released).
+   */
+  get finished(): Promise<void> {
+    return this.#finished;
+  }
+
   #finish(destroy: boolean): void {
     if (this.#released) return;
     this.#released = true;
     const primary = this.#primary;
-    void this.#tail
+    this.#finished = this.#tail
       .then(async () => {
         if (this.#inTransaction && this.#session !== null) await send(primary, 'query', 'ROLLBACK').catch(() => undefined);
         const session = this.#session;
@@ -205,14 +246,15 @@ export class DualConnection extends EventEmitter {
         }
       })
       .finally(() => {
+        this.#unforward();
         this.#pin.release();
         if (destroy) primary.destroy();
         else primary.release();
       });
   }
 
-  #dispatch(method: Method, sql: string | QueryOptions, values: unknown, callback: unknown): EventEmitter {
-    const primary = this.#primary as unknown as Record<Method, (...args: unknown[]) => EventEmitter>;
+  #dispatch(method: Method, sql: string | QueryOptions, values: unknown, callback: unknown): QueryHandle {
+    const primary = this.#primary as unknown as Record<Method, (...args: unknown[]) => QueryHandle>;
     if (!writesBothSides(this.#pin.mode)) return primary[method](sql, values, callback);
     const { statement, args } = this.#engine.statement(method, sql, values, callback, this.#primarySide);
     if (statement.analysis.class === 'read' && this.#busy === 0) {
@@ -239,7 +281,7 @@ export class DualConnection extends EventEmitter {
       case 'session': {
         const outcome = await this.#sendPrimary(statement);
         if (analysis.session?.kind === 'use') this.#database = analysis.session.schema;
-        this.#sessionSide().session(statement.text, statement.values);
+        this.#sessionSide().sessionState(statement.text, statement.values);
         return outcome;
       }
       case 'ddl':
@@ -321,7 +363,9 @@ export class DualConnection extends EventEmitter {
       }
       default: {
         const outcome = await this.#sendPrimary(statement);
-        this.#sessionSide().session(statement.text, statement.values);
+        // SET SESSION TRANSACTION lasts; SET TRANSACTION (next transaction only) must not be run again later.
+        if (control?.kind === 'set_transaction' && control.scope === 'session') this.#sessionSide().sessionState(statement.text, statement.values);
+        else this.#sessionSide().session(statement.text, statement.values);
         return outcome;
       }
     }
@@ -396,6 +440,10 @@ export class DualConnection extends EventEmitter {
     return outcome;
   }
 }
+
+/** mysql2's PromisePoolConnection class (exported at run time by mysql2/promise, not declared in its typings). */
+const PromisePoolConnectionClass = (mysqlPromise as unknown as { PromisePoolConnection: new (connection: DualConnection) => PromisePoolConnection })
+  .PromisePoolConnection;
 
 function unsupported(what: string, instead: string): DualWriteError {
   return new DualWriteError('ER_DUALWRITE_UNSUPPORTED', `${what} is not supported on a dual-write connection: it would act on the primary side only. Instead, ${instead}.`);

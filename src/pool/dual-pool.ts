@@ -5,7 +5,7 @@
  * @module
  */
 import { EventEmitter } from 'node:events';
-import type { Pool, PoolConnection, QueryOptions } from 'mysql2';
+import type { Pool, PoolConnection, QueryOptions, QueryResult } from 'mysql2';
 import { DualWriteError } from '../errors.js';
 import type { FlagState } from '../mode/flag-provider.js';
 import { parseMode, primarySide, writesBothSides, type Mode } from '../mode/modes.js';
@@ -14,12 +14,12 @@ import type { CircuitState } from '../replay/circuit-breaker.js';
 import type { ReplayFailure } from '../replay/failure.js';
 import { autocommitWrite } from './autocommit-write.js';
 import { DualConnection } from './dual-connection.js';
-import { DualQuery } from './dual-query.js';
+import { DualQuery, type QueryHandle } from './dual-query.js';
 import { DualEngine, type DualPoolStats, type ModeChange } from './engine.js';
 import { forwardEvents } from './forward-events.js';
 import type { DualPoolOptions } from './options.js';
 import { promisePool, type DualPromisePool } from './promise-pool.js';
-import { acquire, send, type Method, type ResultCallback } from './side-io.js';
+import { acquire, send, type Method, type QueryCallback, type ResultCallback } from './side-io.js';
 
 /** The events a {@link DualPool} emits besides mysql2's pool events (`connection`, `acquire`, `release`, `enqueue`, from both sides). */
 export interface DualPoolEvents {
@@ -122,12 +122,12 @@ export class DualPool extends EventEmitter {
   }
 
   /** mysql2's `pool.query(sql | options, values?, callback?)`. Returns mysql2's Query for reads, a {@link DualQuery} for dual writes. */
-  query(sql: string | QueryOptions, values?: unknown, callback?: ResultCallback): EventEmitter {
+  query<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown, callback?: QueryCallback<T>): QueryHandle {
     return this.#dispatch('query', sql, values, callback);
   }
 
   /** mysql2's `pool.execute(sql | options, values?, callback?)`. */
-  execute(sql: string | QueryOptions, values?: unknown, callback?: ResultCallback): EventEmitter | undefined {
+  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown, callback?: QueryCallback<T>): QueryHandle | undefined {
     return this.#dispatch('execute', sql, values, callback);
   }
 
@@ -135,10 +135,11 @@ export class DualPool extends EventEmitter {
    * mysql2's `pool.getConnection(callback)`: a {@link DualConnection} that keeps the mode in force now until it is
    * released, even if the mode changes meanwhile.
    */
-  getConnection(callback: (error: Error | null, connection?: DualConnection) => void): void {
+  getConnection(callback: (error: NodeJS.ErrnoException | null, connection: DualConnection) => void): void {
     void this.#checkOut().then(
       (connection) => callback(null, connection),
-      (error: Error) => callback(error),
+      // As mysql2: on error the connection argument is undefined (its typings declare it as always present).
+      (error: Error) => callback(error, undefined as unknown as DualConnection),
     );
   }
 
@@ -153,9 +154,9 @@ export class DualPool extends EventEmitter {
   }
 
   /** Ends both sides' mysql2 pools (also pools the application passed in) and refuses further use. */
-  end(callback?: (error?: Error | null) => void): void {
+  end(callback?: (error?: Error) => void): void {
     if (this.#closed) {
-      if (callback) process.nextTick(callback, null);
+      if (callback) process.nextTick(callback);
       return;
     }
     this.#closed = true;
@@ -165,7 +166,7 @@ export class DualPool extends EventEmitter {
     let failed: Error | null = null;
     const done = (error?: Error | null): void => {
       failed ??= error ?? null;
-      if (--pending === 0 && callback) callback(failed);
+      if (--pending === 0 && callback) callback(failed ?? undefined);
     };
     source.pool.end(done);
     target.pool.end(done);
@@ -199,11 +200,11 @@ export class DualPool extends EventEmitter {
     return new DualConnection(this.engine, pin, primary);
   }
 
-  #dispatch(method: Method, sql: string | QueryOptions, values: unknown, callback: unknown): EventEmitter {
+  #dispatch(method: Method, sql: string | QueryOptions, values: unknown, callback: unknown): QueryHandle {
     const engine = this.engine;
     const { statement, args } = engine.statement(method, sql, values, callback, primarySide(engine.gate.currentMode));
-    const forward = (mode: Mode, done?: () => void): EventEmitter => {
-      const pool = engine.sides[primarySide(mode)].pool as unknown as Record<Method, (...a: unknown[]) => EventEmitter | undefined>;
+    const forward = (mode: Mode, done?: () => void): QueryHandle => {
+      const pool = engine.sides[primarySide(mode)].pool as unknown as Record<Method, (...a: unknown[]) => QueryHandle | undefined>;
       const cb = args.callback;
       const wrapped: ResultCallback | undefined = done === undefined ? cb : (error, result, fields) => {
         done();
@@ -211,7 +212,7 @@ export class DualPool extends EventEmitter {
       };
       const handle = args.valuesArg === undefined ? pool[method](args.sqlArg, wrapped) : pool[method](args.sqlArg, args.valuesArg, wrapped);
       if (done !== undefined && cb === undefined) handle?.once('end', done);
-      return handle as EventEmitter;
+      return handle as QueryHandle;
     };
     const cls = statement.analysis.class;
     if (cls === 'read' || cls === 'transaction' || cls === 'session') return forward(engine.gate.currentMode);

@@ -10,6 +10,15 @@ import { Readable, type ReadableOptions } from 'node:stream';
 import type { FieldPacket, QueryResult } from 'mysql2';
 import type { ResultCallback } from './side-io.js';
 
+/**
+ * What `query()`/`execute()` of the dual-write pool and its connections return: mysql2's own Query, or a
+ * {@link DualQuery} — both EventEmitters with `.stream()`.
+ */
+export type QueryHandle = EventEmitter & {
+  /** A readable object stream of the result rows. */
+  stream(options?: ReadableOptions): Readable;
+};
+
 /** A mysql2-Query-shaped handle on a statement the dual-write pool runs. */
 export class DualQuery extends EventEmitter {
   /** The statement text, as mysql2's Query exposes it. */

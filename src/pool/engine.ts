@@ -22,7 +22,7 @@ import type { TableRef } from '../sql/types.js';
 import { resolveOptions, type DualPoolOptions, type ResolvedOptions } from './options.js';
 import { send, type Method } from './side-io.js';
 import { openSide, type SidePool } from './sides.js';
-import { callArguments, needsClientFormatting, textAndValues, type CallArguments, type Statement } from './statement.js';
+import { callArguments, needsClientFormatting, textAndValues, usesNamedPlaceholders, type CallArguments, type Statement } from './statement.js';
 
 /** Counters a pool keeps since it was created. */
 export interface DualPoolStats {
@@ -135,6 +135,10 @@ export class DualEngine {
   statement(method: Method, sql: unknown, values: unknown, callback: unknown, formatWith: Side): { statement: Statement; args: CallArguments } {
     const args = callArguments(sql, values, callback);
     const { text, values: bound } = textAndValues(args);
+    const poolDefault = (this.sides[formatWith].pool.config as { connectionConfig?: { namedPlaceholders?: unknown } }).connectionConfig?.namedPlaceholders;
+    if (usesNamedPlaceholders(args, bound, poolDefault)) {
+      return { statement: { method, sqlArg: args.sqlArg, valuesArg: args.valuesArg, text, values: undefined, analysis: this.analyzer.analyze(text), namedPlaceholders: true }, args };
+    }
     if (method === 'query' && needsClientFormatting(bound)) {
       // What mysql2 sends is the text with the values written in: analyze and replay exactly that.
       const formatted = this.sides[formatWith].pool.format(text, bound);
@@ -151,6 +155,15 @@ export class DualEngine {
    * @param database - the default database of the primary side's session (unqualified names resolve to it)
    */
   async plan(statement: Statement, primary: Side, database: string | null): Promise<PlannedWrite> {
+    if (statement.namedPlaceholders === true) {
+      this.stats.refusedWrites += 1;
+      throw new DualWriteError(
+        'ER_DUALWRITE_UNSUPPORTED',
+        'A write with named placeholders (namedPlaceholders: true and a values object) is not supported in a dual-write mode: mysql2 ' +
+          'rewrites `:name` into `?` after the pool has analyzed the statement, so it cannot be replayed exactly. Nothing was run. ' +
+          'Use `?` placeholders with an array of values.',
+      );
+    }
     const cache = this.schema[primary];
     const settings = await cache.settings();
     this.#flavors[primary] = settings.flavor;

@@ -5,7 +5,7 @@
  */
 export { DualPool, type DualPoolEvents } from './dual-pool.js';
 export { DualConnection } from './dual-connection.js';
-export { DualQuery } from './dual-query.js';
+export { DualQuery, type QueryHandle } from './dual-query.js';
 export type { DualPoolStats, ModeChange } from './engine.js';
 export {
   DEFAULT_POOL_OPTIONS,

@@ -4,6 +4,10 @@
  * ROLLBACK). Its statements run in order on a queue the caller does not wait for, so a transaction's statements
  * cost the caller only the primary side's time; COMMIT waits for the queue before it commits.
  *
+ * Session state (SET, USE) mirrored here is remembered: when the secondary connection has to be replaced (it was
+ * closed after a timeout, or could not be reached), the new one gets the same session statements before anything
+ * else, so later replays run with the same time zone, sql_mode and default database as on the primary side.
+ *
  * Inside a transaction, the first failure breaks the secondary transaction: it is rolled back, the writes it had
  * applied and every later write of the transaction become failures, and COMMIT writes them all to the repair log
  * inside the primary side's transaction.
@@ -28,6 +32,8 @@ export class SecondarySession {
   #broken: Error | null = null;
   #written: Written[] = [];
   #failures: ReplayFailure[] = [];
+  /** Session-state statements tried so far, in order: what a replacement connection must run first. */
+  readonly #state: { readonly sql: string; readonly values: unknown }[] = [];
 
   /** @param context - the engine, the mode and the secondary side */
   constructor(context: ReplayContext) {
@@ -42,6 +48,35 @@ export class SecondarySession {
   /** Queues a session statement (SET, USE, SET TRANSACTION, CREATE TEMPORARY TABLE …). A failure is recorded. */
   session(sql: string, values?: unknown): void {
     this.#enqueue({ kind: 'statement', table: null, keys: null, sql, atomic: false, run: async (c) => void (await send(c, 'query', sql, values)) });
+  }
+
+  /**
+   * Queues a statement that sets session state lasting beyond the next statement (SET of session variables, USE,
+   * SET SESSION TRANSACTION …). Like {@link SecondarySession.session}, and also remembered, so that a replacement
+   * connection runs it before anything else.
+   */
+  sessionState(sql: string, values?: unknown): void {
+    const remember = (): void => {
+      // The same statement again replaces its earlier copy: only the last effect of identical text matters.
+      const same = values === undefined ? this.#state.findIndex((s) => s.sql === sql && s.values === undefined) : -1;
+      if (same >= 0) this.#state.splice(same, 1);
+      this.#state.push({ sql, values });
+    };
+    this.#enqueue({
+      kind: 'statement',
+      table: null,
+      keys: null,
+      sql,
+      atomic: false,
+      // Remembered once tried, failed or not: a connection that could not run it now gets it when replaced.
+      run: async (c) => {
+        try {
+          await send(c, 'query', sql, values);
+        } finally {
+          remember();
+        }
+      },
+    });
   }
 
   /** Queues the start of a transaction (BEGIN, START TRANSACTION …, or SET autocommit = 0). */
@@ -183,10 +218,21 @@ export class SecondarySession {
 
   #connectionNow(): Promise<PoolConnection> {
     if (this.#connection === null) {
-      this.#connection = acquire(this.#context.engine.sides[this.#context.secondary].pool);
+      this.#connection = acquire(this.#context.engine.sides[this.#context.secondary].pool).then((connection) => this.#restore(connection));
       this.#connection.catch(() => (this.#connection = null));
     }
     return this.#connection;
+  }
+
+  /** Runs the session statements tried so far on a new connection; one that cannot take them is closed. */
+  async #restore(connection: PoolConnection): Promise<PoolConnection> {
+    try {
+      for (const { sql, values } of [...this.#state]) await send(connection, 'query', sql, values);
+    } catch (error) {
+      connection.destroy();
+      throw error;
+    }
+    return connection;
   }
 
   /**

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { FieldPacket, Pool, PoolConnection, QueryOptions, QueryResult } from 'mysql2';
+import type { FieldPacket, Pool, PoolConnection, QueryError, QueryOptions, QueryResult } from 'mysql2';
 
 /** Which mysql2 method runs a statement: text protocol (`query`) or prepared statement (`execute`). */
 export type Method = 'query' | 'execute';
@@ -15,6 +15,12 @@ export type Outcome = [QueryResult, FieldPacket[] | undefined];
 
 /** A mysql2 callback connection or pool: what {@link send} needs. */
 export type Sendable = Pick<PoolConnection, 'query' | 'execute'> | Pick<Pool, 'query' | 'execute'>;
+
+/**
+ * The callback of `query()`/`execute()` as the public API types it, like mysql2's: `result` is typed by the caller
+ * (`T`) and present unless `error` is set.
+ */
+export type QueryCallback<T extends QueryResult = QueryResult> = (error: QueryError | null, result: T, fields: FieldPacket[]) => void;
 
 /** The callback mysql2 calls with a statement's outcome. */
 export type ResultCallback = (error: Error | null, result?: QueryResult, fields?: FieldPacket[]) => void;

@@ -22,6 +22,18 @@ export interface Statement {
   readonly values: unknown[] | undefined;
   /** What the analyzer found. */
   readonly analysis: StatementAnalysis;
+  /**
+   * True when mysql2 will turn `:name` placeholders into `?` with the values object (`namedPlaceholders`): the text
+   * analyzed is not what the server runs, so such a write cannot be replayed and is refused.
+   */
+  readonly namedPlaceholders?: boolean;
+}
+
+/** True when mysql2 converts named placeholders for this call: the option is on (per query or for the pool) and the values are an object. */
+export function usesNamedPlaceholders(args: CallArguments, values: unknown, poolDefault: unknown): boolean {
+  if (values === null || typeof values !== 'object' || Array.isArray(values)) return false;
+  const own = typeof args.sqlArg === 'object' && args.sqlArg !== null ? (args.sqlArg as { namedPlaceholders?: unknown }).namedPlaceholders : undefined;
+  return (own ?? poolDefault) === true;
 }
 
 /** The arguments of mysql2's `query`/`execute`, normalised: `(sql, values?, cb?)` or `(sql, cb)`. */
