@@ -20,6 +20,7 @@
  * @module
  */
 import { InvalidOptionError } from '../errors.js';
+import { poolDatabase } from './default-database.js';
 import { groupRepairLogRows, pendingRepairLogPage, repairLogTableSql, type RepairLogRow } from './repair-log-read.js';
 import { repair, repairKeys, type RepairCounts, type RepairLoop, type RepairPool, type RepairSettingsOptions, type RepairSide } from './repair.js';
 import type { VerifyOptions } from './verify.js';
@@ -87,12 +88,6 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function databaseOf(pool: RepairPool): Promise<string | null> {
-  const [rows] = await pool.query('SELECT DATABASE() AS name');
-  const name = Array.isArray(rows) ? (rows[0] as { name?: unknown } | undefined)?.name : undefined;
-  return typeof name === 'string' && name !== '' ? name : null;
-}
-
 /**
  * Repairs what the dual-write pool's repair log records as missing on the secondary side, and marks the log rows
  * repaired (see the module notes).
@@ -106,7 +101,7 @@ export async function drainRepairLog(options: DrainRepairLogOptions): Promise<Dr
   const batch = options.batch ?? DEFAULT_BATCH;
   if (!Number.isSafeInteger(batch) || batch < 1) throw new InvalidOptionError('drainRepairLog batch', batch, 'a positive integer number of log rows');
   const logTable = repairLogTableSql(options.logTable ?? DEFAULT_REPAIR_LOG_TABLE, 'drainRepairLog logTable');
-  const [primaryDb, secondaryDb] = await Promise.all([databaseOf(options.primary), databaseOf(options.secondary)]);
+  const [primaryDb, secondaryDb] = await Promise.all([poolDatabase(options.primary), poolDatabase(options.secondary)]);
   const secondarySchemaOf = (schema: string): string => {
     if (typeof options.secondarySchema === 'function') return options.secondarySchema(schema);
     if (typeof options.secondarySchema === 'string') return options.secondarySchema;

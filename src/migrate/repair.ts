@@ -72,6 +72,7 @@ import { InvalidOptionError } from '../errors.js';
 import type { ExactValue } from './codec.js';
 import { checkSettings, type RepairCounts, type RepairKeysResult, type RepairLoop, type RepairPool, type RepairSettingsOptions, type RepairSide } from './repair-settings.js';
 import { TableRepairer } from './repair-table.js';
+import { databaseOrDefault } from './default-database.js';
 import { verify, type Difference, type VerifyOptions, type VerifyReport } from './verify.js';
 
 export { DEFAULT_REPAIR_AUDIT_TABLE, type RepairAction, type RepairAuditEntry } from './repair-audit.js';
@@ -112,14 +113,6 @@ export interface RepairKeysOptions extends RepairSettingsOptions {
 
 
 /** The pool's default database, or the schema given. */
-async function schemaOf(pool: RepairPool, given: string | undefined, option: string): Promise<string> {
-  if (given !== undefined) return given;
-  const [rows] = await pool.query('SELECT DATABASE() AS name');
-  const name = Array.isArray(rows) ? (rows[0] as { name?: unknown } | undefined)?.name : undefined;
-  if (typeof name !== 'string' || name === '') throw new InvalidOptionError(option, given, 'a database name (the pool has no default database: put it in the URL or pass the option)');
-  return name;
-}
-
 /**
  * Repairs the rows of `keys` in `table`: each row of the other side is made equal to the authoritative side's row
  * as it is at repair time (inserted, updated, or deleted), with an audit row per change, then re-checked for repair
@@ -137,8 +130,8 @@ export async function repairKeys(options: RepairKeysOptions): Promise<RepairKeys
   if (typeof options.table !== 'string' || options.table === '') throw new InvalidOptionError('repairKeys table', options.table, 'a table name');
   if (!Array.isArray(options.keys)) throw new InvalidOptionError('repairKeys keys', options.keys, 'a list of primary keys, each an object column → value');
   const [authSchema, otherSchema] = await Promise.all([
-    schemaOf(options.authoritative, options.authoritativeSchema, 'repairKeys authoritativeSchema'),
-    schemaOf(options.other, options.otherSchema, 'repairKeys otherSchema'),
+    databaseOrDefault(options.authoritative, options.authoritativeSchema, 'repairKeys authoritativeSchema'),
+    databaseOrDefault(options.other, options.otherSchema, 'repairKeys otherSchema'),
   ]);
   const repairer = await TableRepairer.create({
     auth: options.authoritative,
@@ -219,8 +212,8 @@ export async function repair(options: RepairOptions): Promise<RepairReport> {
     throw new InvalidOptionError('repair authoritative', options.authoritative, "'source' or 'target' (the primary side of the current mode)");
   }
   const [sourceSchema, targetSchema] = await Promise.all([
-    schemaOf(options.source, options.sourceSchema, 'repair sourceSchema'),
-    schemaOf(options.target, options.targetSchema, 'repair targetSchema'),
+    databaseOrDefault(options.source, options.sourceSchema, 'repair sourceSchema'),
+    databaseOrDefault(options.target, options.targetSchema, 'repair targetSchema'),
   ]);
   const fromSource = options.authoritative === 'source';
   const repairers = new Map<string, { repairer: Promise<TableRepairer>; differences: number }>();

@@ -11,6 +11,7 @@ import { loadTable } from '../schema/index.js';
 import type { ServerSettings, TableMetadata } from '../schema/types.js';
 import { hashedColumns, type HashOptions } from './checksum.js';
 import { queryExact } from './codec.js';
+import { databaseOrDefault } from './default-database.js';
 import { primaryKeyColumns, type KeyTuple } from './keyset.js';
 import { checkProfile, hasRules, normalizedColumn, type NormalizationProfile, type NormalizationRule } from './normalize.js';
 import type { KeyComparison } from './verify-drill.js';
@@ -18,13 +19,7 @@ import type { Difference, TableVerifyReport, VerifyConnection, VerifyOptions, Ve
 
 /** The pool's default database, or the schema given. */
 export async function schemaOf(pool: VerifyPool, given: string | undefined, side: string): Promise<string> {
-  if (given !== undefined) return given;
-  const [rows] = await pool.query('SELECT DATABASE() AS name');
-  const name = Array.isArray(rows) ? (rows[0] as { name?: unknown } | undefined)?.name : undefined;
-  if (typeof name !== 'string' || name === '') {
-    throw new InvalidOptionError(`verify ${side}Schema`, given, `a database name (the ${side} pool has no default database: put it in the URL or pass ${side}Schema)`);
-  }
-  return name;
+  return databaseOrDefault(pool, given, `verify ${side}Schema`);
 }
 
 /** A table ready to compare (with each side's hash options), or the reason it cannot be. */

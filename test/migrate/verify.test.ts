@@ -12,7 +12,7 @@ import mysql, { type Pool } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidOptionError, TableNotFoundError } from '../../src/errors.js';
 import { verify, type Difference, type VerifyOptions } from '../../src/migrate/verify.js';
-import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+import { createTestDatabases, testServers, type TestDatabases } from '../support/databases.js';
 import { seeded as mulberry32 } from '../support/random.js';
 
 let db: TestDatabases;
@@ -354,6 +354,13 @@ describe('errors', () => {
   it('refuse bad options, and stop on an aborted signal', async () => {
     await expect(verify(options(['same'], { chunkRows: 0 }))).rejects.toBeInstanceOf(InvalidOptionError);
     await expect(verify(options(['same'], { recheck: { attempts: -1 } }))).rejects.toBeInstanceOf(InvalidOptionError);
+    // A pool without a default database, and no sourceSchema: the error says how to give one.
+    const bare = mysql.createPool({ uri: testServers().sourceUrl, connectionLimit: 1 });
+    try {
+      await expect(verify({ source: bare, target: db.target, tables: ['same'] })).rejects.toThrow(/verify sourceSchema.*no default database: put it in the URL or pass sourceSchema/);
+    } finally {
+      await bare.end();
+    }
     const aborted = new AbortController();
     aborted.abort(new Error('stop now'));
     await expect(verify(options(['same'], { signal: aborted.signal }))).rejects.toThrow('stop now');
