@@ -30,7 +30,7 @@
  */
 import { InvalidOptionError } from '../errors.js';
 import type { ColumnMetadata, ServerFlavor } from '../schema/types.js';
-import { columnReadExpression } from './codec.js';
+import { columnReadExpression, queryExact, type ExactQueryable } from './codec.js';
 
 /** Which normalisation rules verify applies (see the module notes). Every rule is off unless set. */
 export interface NormalizationProfile {
@@ -122,8 +122,11 @@ export function normalizedColumn(column: ColumnMetadata, profile: NormalizationP
   }
   if (profile.temporal === 'instant' && (type === 'timestamp' || type === 'datetime')) {
     const zone = profile.datetimeZone ?? '+00:00';
-    const utc = type === 'datetime' && zone !== '+00:00' ? `CONVERT_TZ(${ref}, '${zone}', '+00:00')` : ref;
-    return { expression: `DATE_FORMAT(${utc}, '%Y-%m-%d %H:%i:%s.%f')`, rules: ['temporal'] };
+    if (type === 'timestamp' || zone === '+00:00') return { expression: `DATE_FORMAT(${ref}, '%Y-%m-%d %H:%i:%s.%f')`, rules: ['temporal'] };
+    // CONVERT_TZ gives NULL for a zone the server does not know: the value then stays itself (marked), never NULL,
+    // so a failed conversion can never make two different values equal (verify also refuses such a zone up front).
+    const converted = `DATE_FORMAT(CONVERT_TZ(${ref}, '${zone}', '+00:00'), '%Y-%m-%d %H:%i:%s.%f')`;
+    return { expression: `IF(${ref} IS NULL, NULL, COALESCE(${converted}, CONCAT('unconverted ', ${ref})))`, rules: ['temporal'] };
   }
   if (profile.json === 'document' && (type === 'json' || (flavor === 'mariadb' && type === 'longtext'))) {
     const text = `CONVERT(${ref} USING utf8mb4)`;
@@ -145,6 +148,30 @@ export function normalizedColumn(column: ColumnMetadata, profile: NormalizationP
     return { expression: text, rules };
   }
   return { expression: null, rules: [] };
+}
+
+/**
+ * Checks that each server knows the profile's `datetimeZone` (a named zone needs the server's time
+ * zone tables; without them `CONVERT_TZ` returns NULL for every value).
+ *
+ * @param servers - each server to read, with the name error messages give it (e.g. `source`, `target replica`)
+ * @throws {@link InvalidOptionError} naming the server and saying how to load the zone or what to give instead
+ */
+export async function checkZoneKnown(profile: NormalizationProfile | undefined, servers: readonly { readonly name: string; readonly runner: ExactQueryable }[]): Promise<void> {
+  const zone = profile?.datetimeZone;
+  if (profile?.temporal !== 'instant' || zone === undefined || zone === '+00:00') return;
+  await Promise.all(
+    servers.map(async ({ name, runner }) => {
+      const [row] = await queryExact(runner, "SELECT CONVERT_TZ('2000-01-01 00:00:00', ?, '+00:00')", [zone]);
+      if (row?.[0] === null || row?.[0] === undefined) {
+        throw new InvalidOptionError(
+          'verify normalize.datetimeZone',
+          zone,
+          `a time zone the ${name} server knows: it has no zone named ${JSON.stringify(zone)} (load its time zone tables with mariadb-tzinfo-to-sql / mysql_tzinfo_to_sql, or give an offset such as '+01:00')`,
+        );
+      }
+    }),
+  );
 }
 
 /** A rule's description for reports, e.g. `float rounded to 7 significant digits`. */

@@ -46,6 +46,7 @@
  * @module
  */
 import { InvalidOptionError } from '../errors.js';
+import { checkProfile, checkZoneKnown } from './normalize.js';
 import { loadServerSettings } from '../schema/index.js';
 import type { ColumnMetadata, TableMetadata } from '../schema/types.js';
 import { columnReadExpression, decodeColumnValue, queryExact, quoteIdentifier, type ExactValue } from './codec.js';
@@ -158,6 +159,10 @@ async function prepare(options: KeyedVerifyOptions): Promise<Prepared> {
     schemaOf(options.target, options.targetSchema, 'target'),
     loadServerSettings(options.source),
     loadServerSettings(options.target),
+  ]);
+  await checkZoneKnown(options.normalize === undefined ? undefined : checkProfile(options.normalize, 'verify normalize'), [
+    { name: 'source', runner: options.source },
+    { name: 'target', runner: options.target },
   ]);
   const verifyOptions: VerifyOptions = { source: options.source, target: options.target, tables: [options.table], ...(options.normalize === undefined ? {} : { normalize: options.normalize }) };
   return prepareTable(options.table, { source: sourceSchema, target: targetSchema }, { source: sourceSettings, target: targetSettings }, verifyOptions);

@@ -47,7 +47,7 @@ import { InvalidOptionError } from '../errors.js';
 import { loadServerSettings } from '../schema/index.js';
 import type { TableMetadata } from '../schema/types.js';
 import { CHECKSUM_BUCKETS, chunkChecksum, differingBuckets, type KeyRange } from './checksum.js';
-import { checkProfile, describeRule, type NormalizationProfile } from './normalize.js';
+import { checkProfile, checkZoneKnown, describeRule, type NormalizationProfile } from './normalize.js';
 import { queryExact, type ExactQueryable, type ExactValue } from './codec.js';
 import { keyOfRow, keysetChunkQuery, type KeyTuple } from './keyset.js';
 import { countsOf, TableCheckpointer, VerifyCheckpointStore, ZERO_COUNTS, type ResumePoint } from './verify-checkpoints.js';
@@ -460,6 +460,12 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
     schemaOf(options.target, options.targetSchema, 'target'),
     loadServerSettings(options.source),
     loadServerSettings(options.target),
+  ]);
+  await checkZoneKnown(settings.normalize, [
+    { name: 'source', runner: options.source },
+    { name: 'target', runner: options.target },
+    ...(options.replicas?.source === undefined ? [] : [{ name: 'source replica', runner: options.replicas.source }]),
+    ...(options.replicas?.target === undefined ? [] : [{ name: 'target replica', runner: options.replicas.target }]),
   ]);
   // Every table is checked before any is compared, so a bad name fails the run at once.
   const prepared: Prepared[] = [];

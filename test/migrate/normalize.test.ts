@@ -9,7 +9,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../src/errors.js';
-import type { NormalizationProfile } from '../../src/migrate/normalize.js';
+import { normalizedColumn, type NormalizationProfile } from '../../src/migrate/normalize.js';
+import { loadServerSettings, loadTable } from '../../src/schema/index.js';
 import { verifyKeys } from '../../src/migrate/verify-incremental.js';
 import { verify, type Difference, type VerifyOptions } from '../../src/migrate/verify.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
@@ -157,6 +158,24 @@ describe('a changed schema holding the same data', () => {
     expect(exact.tables[0]?.different).toBe(3);
     const normalised = await verifyKeys({ source: db.source, target: db.target, table: 't', keys, normalize: ALL_RULES, recheck: { delayMs: 0, attempts: 0 } });
     expect(normalised.identical).toBe(true);
+  });
+
+  it('refuses a DATETIME zone a server does not know, and never lets a failed conversion make values equal', async () => {
+    await expect(verify(options({ normalize: { temporal: 'instant', datetimeZone: 'Mars/Olympus_Mons' } }))).rejects.toThrow(
+      /a time zone the source server knows: it has no zone named "Mars\/Olympus_Mons"/,
+    );
+    await expect(verifyKeys({ source: db.source, target: db.target, table: 't', keys: [{ id: '1' }], normalize: { temporal: 'instant', datetimeZone: 'Mars/Olympus_Mons' } })).rejects.toThrow(/time zone/);
+    // The normal form itself: a conversion the server cannot make keeps the value (marked), never NULL.
+    const table = await loadTable(db.target, db.name, 't', await loadServerSettings(db.target));
+    const column = table.columnsByName.get('ts');
+    const expression = normalizedColumn(column as NonNullable<typeof column>, { temporal: 'instant', datetimeZone: 'Mars/Olympus_Mons' }, 'mariadb').expression;
+    const [rows] = await db.target.query(`SELECT ${expression ?? 'NULL'} AS v FROM t WHERE id IN (1, 2) ORDER BY id`);
+    const values = (rows as { v: string | null }[]).map((row) => row.v);
+    expect(values[0]).toMatch(/^unconverted 2024-03-02 10:01:00/);
+    expect(values[0]).not.toBe(values[1]);
+    // A zone given as an offset needs no tables, and a DATETIME read in it is compared as the UTC instant.
+    const shifted = await verify(options({ normalize: { ...ALL_RULES, datetimeZone: '+01:00' } }));
+    expect(shifted.tables[0]?.differences?.map((d) => d.columns)).toContainEqual(['ts']);
   });
 
   it('refuses an unknown rule or a bad value, saying what is accepted', async () => {
