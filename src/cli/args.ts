@@ -5,8 +5,12 @@
  * @module
  */
 
-/** What an option's value is. `list` takes comma-separated items (repeating the option adds items). */
-export type OptionType = 'string' | 'integer' | 'boolean' | 'list';
+/**
+ * What an option's value is. `list` takes comma-separated items (repeating the option adds items). `rules` takes
+ * comma-separated `name` or `name=value` items (repeating the option adds items; in the config file also a JSON
+ * object of name → value).
+ */
+export type OptionType = 'string' | 'integer' | 'boolean' | 'list' | 'rules';
 
 /** One `--option` of the command line. */
 export interface OptionSpec {
@@ -29,8 +33,11 @@ export interface OptionSpec {
   readonly configKey?: string;
 }
 
+/** One item of a `rules` option: its name, and its value (`true` for a bare name). */
+export type RuleItem = readonly [name: string, value: string | number | boolean];
+
 /** A value given for an option. */
-export type OptionValue = string | number | boolean | readonly string[];
+export type OptionValue = string | number | boolean | readonly string[] | readonly RuleItem[];
 
 /** A command-line mistake: reported on one line, with a pointer to the help, exit code 2. */
 export class UsageError extends Error {
@@ -62,6 +69,7 @@ export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
 /** The parsed command line of one command. */
 export class ParsedOptions {
   readonly #values: Map<string, OptionValue>;
+  readonly #fromConfig = new Set<string>();
   readonly #specs: ReadonlyMap<string, OptionSpec>;
   readonly #command: string;
 
@@ -104,9 +112,22 @@ export class ParsedOptions {
     return value === undefined ? undefined : (value as readonly string[]);
   }
 
+  /** A rules option's items, in the order given. */
+  rules(name: string): readonly RuleItem[] | undefined {
+    const value = this.#get(name, 'rules');
+    return value === undefined ? undefined : (value as readonly RuleItem[]);
+  }
+
+  /** True when the option's value came from the config file (not from the command line). */
+  fromConfig(name: string): boolean {
+    return this.#fromConfig.has(name);
+  }
+
   /** Sets a value that came from elsewhere (the config file); the command line's value, when given, stays. */
   setDefault(name: string, value: OptionValue): void {
-    if (!this.#values.has(name)) this.#values.set(name, value);
+    if (this.#values.has(name)) return;
+    this.#values.set(name, value);
+    this.#fromConfig.add(name);
   }
 
   #get(name: string, type: OptionType): OptionValue | undefined {
@@ -167,7 +188,8 @@ export function parseOptions(command: string, specs: readonly OptionSpec[], argv
     }
     const value = convert(spec, raw, command, `--${spec.name}`);
     const previous = values.get(spec.name);
-    values.set(spec.name, spec.type === 'list' && Array.isArray(previous) ? [...(previous as readonly string[]), ...(value as readonly string[])] : value);
+    const appends = (spec.type === 'list' || spec.type === 'rules') && Array.isArray(previous);
+    values.set(spec.name, appends ? ([...(previous as readonly unknown[]), ...(value as readonly unknown[])] as OptionValue) : value);
   }
   return new ParsedOptions(command, specs, values);
 }
@@ -198,7 +220,35 @@ export function convert(spec: OptionSpec, raw: unknown, command: string, where: 
       if (cleaned.length === 0) throw new UsageError(`${where} names no table: give names or * patterns, e.g. --tables orders,order_*`, command);
       return cleaned;
     }
+    case 'rules':
+      return ruleItems(raw, command, where);
   }
+}
+
+/** The items of a `rules` value: `a,b=1` text, or (config file) a JSON object `{ "a": true, "b": 1 }`. */
+function ruleItems(raw: unknown, command: string, where: string): readonly RuleItem[] {
+  let items: RuleItem[];
+  if (typeof raw === 'string') {
+    items = raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '')
+      .map((item): RuleItem => {
+        const eq = item.indexOf('=');
+        return eq === -1 ? [item, true] : [item.slice(0, eq).trim(), item.slice(eq + 1).trim()];
+      });
+  } else if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    items = Object.entries(raw as Record<string, unknown>).map(([name, value]): RuleItem => {
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+        throw new UsageError(`${where}: the value of ${JSON.stringify(name)} must be a string, a number or true/false, got ${JSON.stringify(value)}`, command);
+      }
+      return [name, value];
+    });
+  } else {
+    throw new UsageError(`${where} must be a comma-separated list of rules, name or name=value (or, in the config file, a JSON object), got ${JSON.stringify(raw)}`, command);
+  }
+  if (items.length === 0) throw new UsageError(`${where} names no rule: give at least one, as name or name=value`, command);
+  return items;
 }
 
 /** The candidate nearest to `word` by edit distance, when it is close enough to be a likely typo. */

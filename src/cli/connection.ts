@@ -86,23 +86,43 @@ export function applyConfigFile(options: ParsedOptions, specs: readonly OptionSp
 /**
  * The URL of a side: the option (command line, then config file), then the environment variable.
  *
- * @throws {@link UsageError} when none is given, or the URL is not a mysql:// URL naming a database
+ * @throws {@link UsageError} when the URL is not a mysql:// URL naming a database
  */
 export function sideUrl(options: ParsedOptions, side: Side, command: string): string | undefined {
   const given = options.string(side) ?? process.env[URL_ENV[side]];
   if (given === undefined || given === '') return undefined;
+  return checkedUrl(given, `--${side}`, command);
+}
+
+/**
+ * The URL of a side's replica (`--source-replica` / `--target-replica`, command line or config file), or undefined.
+ *
+ * @throws {@link UsageError} when the URL is not a mysql:// URL naming a database
+ */
+export function replicaUrl(options: ParsedOptions, side: Side, command: string): string | undefined {
+  const given = options.string(`${side}-replica`);
+  return given === undefined ? undefined : checkedUrl(given, `--${side}-replica`, command);
+}
+
+/** The database named in the path of a URL checked by {@link sideUrl} or {@link replicaUrl}. */
+export function urlDatabase(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+}
+
+/** `given` when it is a mysql:// URL naming a database; `flag` names it in the messages. */
+function checkedUrl(given: string, flag: string, command: string): string {
   let url: URL;
   try {
     url = new URL(given);
   } catch {
-    throw new UsageError(`--${side} is not a URL (${JSON.stringify(redact(given))}): write it as mysql://user:password@host:3306/database`, command);
+    throw new UsageError(`${flag} is not a URL (${JSON.stringify(redact(given))}): write it as mysql://user:password@host:3306/database`, command);
   }
   if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
-    throw new UsageError(`--${side} must be a mysql:// URL, got ${url.protocol}//…: write it as mysql://user:password@host:3306/database`, command);
+    throw new UsageError(`${flag} must be a mysql:// URL, got ${url.protocol}//…: write it as mysql://user:password@host:3306/database`, command);
   }
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  const database = urlDatabase(given);
   if (database === '' || database.includes('/')) {
-    throw new UsageError(`--${side} ${redact(given)} names no database: put it in the path, e.g. mysql://user@host:3306/shop`, command);
+    throw new UsageError(`${flag} ${redact(given)} names no database: put it in the path, e.g. mysql://user@host:3306/shop`, command);
   }
   return given;
 }
@@ -132,16 +152,17 @@ async function loadMysql2(): Promise<typeof Mysql2Promise> {
 }
 
 /**
- * Opens a pool on a side and checks that it answers, so a wrong URL fails before any work starts.
+ * Opens a pool on a side (or a side's replica) and checks that it answers, so a wrong URL fails before any work starts.
  *
  * @param side - which side (for messages)
- * @param url - its URL (checked by {@link sideUrl})
- * @param connectionLimit - connections the command may hold at once on this side
+ * @param url - its URL (checked by {@link sideUrl} or {@link replicaUrl})
+ * @param connectionLimit - connections the command may hold at once on this server
+ * @param replica - true for the side's replica: messages name `--<side>-replica`
  * @throws {@link CliError} when the server cannot be reached, refuses the login, or lacks the database
  */
-export async function connect(side: Side, url: string, connectionLimit: number): Promise<Connected> {
+export async function connect(side: Side, url: string, connectionLimit: number, replica = false): Promise<Connected> {
   const mysql = await loadMysql2();
-  const database = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+  const database = urlDatabase(url);
   const display = redact(url);
   const pool = mysql.createPool({ uri: url, connectionLimit, connectTimeout: 10_000, enableKeepAlive: true });
   // An idle pool connection that dies (server restart) emits 'error' on the pool; the next query reconnects.
@@ -150,27 +171,26 @@ export async function connect(side: Side, url: string, connectionLimit: number):
     await pool.query('SELECT 1');
   } catch (error) {
     await pool.end().catch(() => undefined);
-    throw connectError(side, display, database, error);
+    throw connectError(replica ? `${side} replica` : side, replica ? `--${side}-replica` : `--${side}`, display, database, error);
   }
   return { pool, database, display };
 }
 
-/** One line saying why a side could not be used. */
-function connectError(side: Side, display: string, database: string, error: unknown): CliError {
+/** One line saying why a server (`what`: `source`, `source replica`, …) could not be used; `flag` gave its URL. */
+function connectError(what: string, flag: string, display: string, database: string, error: unknown): CliError {
   const code = (error as { code?: unknown }).code;
   // Node reports a refused connection to a name with several addresses as an AggregateError with an empty message.
   const message = (error instanceof Error && error.message !== '' ? error.message : undefined) ?? (typeof code === 'string' ? code : String(error));
-  const flag = `--${side}`;
   switch (code) {
     case 'ER_ACCESS_DENIED_ERROR':
     case 'ER_DBACCESS_DENIED_ERROR':
-      return new CliError('ER_DUALWRITE_CLI_LOGIN', `the ${side} server refused the login for ${display} (${message}): check the user and password in ${flag} and the user's grants`, { cause: error });
+      return new CliError('ER_DUALWRITE_CLI_LOGIN', `the ${what} server refused the login for ${display} (${message}): check the user and password in ${flag} and the user's grants`, { cause: error });
     case 'ER_BAD_DB_ERROR':
-      return new CliError('ER_DUALWRITE_CLI_NO_DATABASE', `the ${side} database \`${database}\` does not exist on ${display}: create it, or fix the database in the path of ${flag}`, { cause: error });
+      return new CliError('ER_DUALWRITE_CLI_NO_DATABASE', `the ${what} database \`${database}\` does not exist on ${display}: create it, or fix the database in the path of ${flag}`, { cause: error });
     default:
       return new CliError(
         'ER_DUALWRITE_CLI_CONNECT',
-        `cannot connect to the ${side} server ${display} (${typeof code === 'string' && !message.includes(code) ? `${code}: ` : ''}${message}): check the host and port in ${flag} and that the server is running and reachable`,
+        `cannot connect to the ${what} server ${display} (${typeof code === 'string' && !message.includes(code) ? `${code}: ` : ''}${message}): check the host and port in ${flag} and that the server is running and reachable`,
         { cause: error },
       );
   }

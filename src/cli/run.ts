@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { DualWriteError } from '../errors.js';
 import { closest, GLOBAL_OPTIONS, parseOptions, UsageError, type ParsedOptions } from './args.js';
 import { COMMANDS, EXIT, type Command, type CommandContext } from './commands/index.js';
-import { applyConfigFile, CliError, connect, sideUrl, URL_ENV, type Connected, type Side } from './connection.js';
+import { applyConfigFile, CliError, connect, replicaUrl, sideUrl, URL_ENV, type Connected, type Side } from './connection.js';
 import { commandHelp, generalHelp } from './help.js';
 import { Output, type OutputStream } from './output.js';
 
@@ -99,11 +99,19 @@ async function runCommand(command: Command, options: ParsedOptions, output: Outp
     opened.push(connected);
     return connected;
   };
+  const connectReplica = async (side: Side, connectionLimit: number): Promise<Connected | undefined> => {
+    const url = replicaUrl(options, side, command.name);
+    if (url === undefined) return undefined;
+    const connected = await connect(side, url, connectionLimit, true);
+    opened.push(connected);
+    return connected;
+  };
   const context: CommandContext = {
     options,
     output,
     signal: controller.signal,
     connect: connectSide as CommandContext['connect'],
+    connectReplica,
   };
   try {
     const code = await command.run(context);

@@ -37,6 +37,14 @@ export interface CommandContext {
    */
   connect(side: Side, connectionLimit: number, required?: true): Promise<Connected>;
   connect(side: Side, connectionLimit: number, required: false): Promise<Connected | undefined>;
+  /**
+   * Opens the pool of a side's replica when `--<side>-replica` is given (closed by the caller when the command
+   * ends) and checks that it answers; resolves to undefined when it is not given.
+   *
+   * @param side - whose replica
+   * @param connectionLimit - connections the command may hold there at once
+   */
+  connectReplica(side: Side, connectionLimit: number): Promise<Connected | undefined>;
 }
 
 /** One command of `dualwrite`. */

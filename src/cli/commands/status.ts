@@ -1,15 +1,18 @@
 /**
- * `dualwrite status`: where a backfill job stands (its checkpoints on the target) and how many
- * repair-log rows wait on each side. Reads only; creates nothing.
+ * `dualwrite status`: where a backfill job stands (its checkpoints on the target), which verify jobs were
+ * stopped before they completed (./status-verify), and how many repair-log rows wait on each side. Reads only;
+ * creates nothing.
  *
  * @module
  */
 import { CheckpointStore, DEFAULT_CHECKPOINT_TABLE, type Checkpoint } from '../../migrate/checkpoints.js';
 import { queryExact, quoteIdentifier, type ExactQueryable } from '../../migrate/codec.js';
 import { tablePatternRegExp } from '../../migrate/table-selection.js';
+import { DEFAULT_VERIFY_CHECKPOINT_TABLE } from '../../migrate/verify-checkpoints.js';
 import type { Connected, Side } from '../connection.js';
 import { count, showKey } from '../output.js';
 import { EXIT, type Command, type CommandContext } from './command.js';
+import { printVerifyJobs, readVerifyJobs } from './status-verify.js';
 
 const DEFAULT_JOB = 'backfill';
 /** The dual-write pool's repair log (its default name). */
@@ -18,10 +21,13 @@ const REPAIR_LOG_TABLE = 'dualwrite_repair_log';
 /** The `status` command. */
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'show a backfill job\'s checkpoints and the repair-log rows pending on each side',
+  summary: 'show a backfill job\'s checkpoints, unfinished verify jobs, and the repair-log rows pending on each side',
   description: [
     `Lists the checkpoints of a backfill job per table (from \`${DEFAULT_CHECKPOINT_TABLE}\` on the target): rows copied, ` +
       'the last key copied, and whether the table is done; with --source, also the estimated rows of each table.',
+    `Lists every unfinished verify job (from \`${DEFAULT_VERIFY_CHECKPOINT_TABLE}\` on the target; a verify --job run that completes ` +
+      'deletes its checkpoints): per table, whether it is done, the rows and chunks checked, the differences reported so far, the key ' +
+      'the next run continues after, and when it was saved. --job names the backfill job only; --tables filters both.',
     `Counts the rows of \`${REPAIR_LOG_TABLE}\` not yet repaired (repaired_at IS NULL) on each side that has one. ` +
       'The target is required; the source is optional. Nothing is written.',
   ],
@@ -42,6 +48,7 @@ async function run(context: CommandContext): Promise<number> {
   const stateExists = await tableExists(target.pool, target.database, DEFAULT_CHECKPOINT_TABLE);
   const checkpoints = stateExists ? (await new CheckpointStore(target.pool).list(job)).filter((checkpoint) => wanted(checkpoint.table)) : [];
   const estimates = source === undefined ? new Map<string, number>() : await rowEstimates(source.pool, source.database);
+  const verifyJobs = await readVerifyJobs(target, wanted, tableExists);
 
   if (!stateExists) {
     output.print(`backfill: no state table \`${target.database}\`.\`${DEFAULT_CHECKPOINT_TABLE}\` on the target (${target.display}): no backfill has run there yet`);
@@ -58,6 +65,8 @@ async function run(context: CommandContext): Promise<number> {
     }
   }
 
+  printVerifyJobs(output, target, verifyJobs, patterns !== undefined);
+
   const logs: { side: Side; exists: boolean; pending: number | null }[] = [];
   for (const [side, connected] of [['source', source], ['target', target]] as const) {
     if (connected === undefined) continue;
@@ -73,6 +82,8 @@ async function run(context: CommandContext): Promise<number> {
     tables: checkpoints.length,
     tablesDone: checkpoints.filter((checkpoint) => checkpoint.done).length,
     rowsCopied: checkpoints.reduce((total, checkpoint) => total + checkpoint.rowsCopied, 0),
+    verifyStateTable: verifyJobs.stateTable,
+    verifyJobs: [...new Set(verifyJobs.checkpoints.map((checkpoint) => checkpoint.job))],
     pendingRepairs: logs.reduce((total, log) => total + (log.pending ?? 0), 0),
     repairLogs: logs,
   });

@@ -20,7 +20,8 @@ import { CliError, type Connected, type Side } from '../connection.js';
 import { count } from '../output.js';
 import { EXIT, type CommandContext } from './command.js';
 import type { VerifyMode } from './verify.js';
-import { differencePrinter, differenceTotal, tableLine, verdictLine } from './verify-print.js';
+import { checkDatetimeZone, describeProfile } from './verify-normalize.js';
+import { differencePrinter, differenceTotal, normalisedLines, tableLine, verdictLine } from './verify-print.js';
 
 /** Log rows read per statement. */
 const LOG_PAGE_ROWS = 1000;
@@ -48,6 +49,10 @@ export async function verifyLogged(context: CommandContext, mode: Extract<Verify
   const source = await context.connect('source', 4);
   const target = await context.connect('target', 3);
   const logTable = repairLogTableSql(mode.logTable, '--repair-log-table');
+  await checkDatetimeZone(mode.normalize, [
+    ['source', source],
+    ['target', target],
+  ]);
   const patterns = options.list('tables')?.map((pattern) => tablePatternRegExp(pattern));
   const logged = new Map<string, LoggedTable>();
   const skipped: Skipped[] = [];
@@ -60,7 +65,10 @@ export async function verifyLogged(context: CommandContext, mode: Extract<Verify
     .filter((entry) => patterns === undefined || patterns.some((pattern) => pattern.test(entry.table)))
     .sort((a, b) => (a.sourceSchema === b.sourceSchema ? (a.table < b.table ? -1 : 1) : a.sourceSchema < b.sourceSchema ? -1 : 1));
   const checked = skipped.filter((problem) => problem.table === null || patterns === undefined || patterns.some((pattern) => pattern.test(problem.table as string)));
-  output.notice(`verify: the keys of ${count(tables.length)} table${tables.length === 1 ? '' : 's'} named by the repair log, ${source.display} against ${target.display}`);
+  output.notice(
+    `verify: the keys of ${count(tables.length)} table${tables.length === 1 ? '' : 's'} named by the repair log, ${source.display} against ${target.display}` +
+      (mode.normalize === undefined ? '' : ` (normalised: ${describeProfile(mode.normalize)})`),
+  );
 
   const reports: (TableVerifyReport & { readonly keysChecked: number; readonly whole: boolean; readonly logRows: Record<Side, number> })[] = [];
   try {
@@ -82,6 +90,7 @@ export async function verifyLogged(context: CommandContext, mode: Extract<Verify
     mode: 'repair-log',
     logTable: mode.logTable,
     logRows,
+    normalize: mode.normalize ?? null,
     skipped: checked,
     identical,
     differences: differenceTotal(reports),
@@ -94,6 +103,7 @@ export async function verifyLogged(context: CommandContext, mode: Extract<Verify
       ? `whole table verified, as a log row names it without keys: ${count(report.rowsChecked)} rows in ${count(report.chunks)} chunks`
       : `${count(report.keysChecked)} logged key${report.keysChecked === 1 ? '' : 's'} checked`;
     output.print(tableLine(report, `${what} (log rows: ${sides(report.logRows)})`, name));
+    for (const line of normalisedLines(report)) output.print(`  ${line}`);
   }
   for (const problem of checked) {
     output.print(`not checked: repair-log row${problem.ids.length === 1 ? '' : 's'} ${shortList(problem.ids)} on the ${problem.side}${problem.table === null ? '' : ` (table ${problem.table})`}: ${problem.reason}`);
@@ -155,6 +165,7 @@ async function checkTable(context: CommandContext, entry: LoggedTable, mode: Ext
     targetSchema: entry.targetSchema,
     onDifference: differencePrinter(context.output),
     signal: context.signal,
+    ...(mode.normalize === undefined ? {} : { normalize: mode.normalize }),
   };
   try {
     const report = entry.whole

@@ -45,3 +45,16 @@ export function verdictLine(identical: boolean, tables: readonly TableVerifyRepo
   const notCompared = tables.some((table) => table.status !== 'verified') ? ', and some tables could not be compared' : '';
   return `NOT identical: ${count(differences)} row${differences === 1 ? '' : 's'} differ${differences === 1 ? 's' : ''}${notCompared}${unchecked === null ? '' : `; ${unchecked}`}`;
 }
+
+/**
+ * With a normalisation profile: a line per column whose exact values differed in some chunks whose rows all matched
+ * after normalisation (`equal only after normalisation: price (floats rounded to 7 significant digits) in 12 chunks`).
+ */
+export function normalisedLines(table: TableVerifyReport): string[] {
+  return (table.normalised ?? [])
+    .filter((column) => column.chunksEqualOnlyAfterNormalisation > 0)
+    .map((column) => {
+      const chunks = column.chunksEqualOnlyAfterNormalisation;
+      return `equal only after normalisation: ${column.column} (${column.rules}) in ${count(chunks)} chunk${chunks === 1 ? '' : 's'}`;
+    });
+}

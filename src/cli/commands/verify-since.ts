@@ -12,6 +12,7 @@ import { count } from '../output.js';
 import { EXIT, type CommandContext } from './command.js';
 import { resolveTables, type ResolvedTable } from './tables.js';
 import type { VerifyMode } from './verify.js';
+import { checkDatetimeZone, describeProfile } from './verify-normalize.js';
 import { differencePrinter, differenceTotal, tableLine, verdictLine } from './verify-print.js';
 
 const SINCE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
@@ -50,11 +51,15 @@ export async function verifySince(context: CommandContext, mode: Extract<VerifyM
   const { options, output } = context;
   const source = await context.connect('source', 4);
   const target = await context.connect('target', 3);
+  await checkDatetimeZone(mode.normalize, [
+    ['source', source],
+    ['target', target],
+  ]);
   const tables = await resolveTables(source.pool, source.database, options.list('tables'), 'verify');
   checkChangedColumn(tables, mode.changedColumn, source.database);
   output.notice(
     `verify: rows of ${tables.length} table${tables.length === 1 ? '' : 's'} with ${mode.changedColumn} >= '${mode.since}' (UTC)${mode.reversePass ? ', then every target key for rows deleted on the source' : ''}, ` +
-      `${source.display} against ${target.display}`,
+      `${source.display} against ${target.display}${mode.normalize === undefined ? '' : ` (normalised: ${describeProfile(mode.normalize)})`}`,
   );
   const reports: IncrementalTableReport[] = [];
   let nextSince: string | null = null;
@@ -71,6 +76,7 @@ export async function verifySince(context: CommandContext, mode: Extract<VerifyM
         reversePass: mode.reversePass,
         overlapMs: mode.overlapMs,
         ...(mode.batchKeys === undefined ? {} : { batchKeys: mode.batchKeys }),
+        ...(mode.normalize === undefined ? {} : { normalize: mode.normalize }),
         onDifference: differencePrinter(output),
         signal: context.signal,
       });
@@ -93,6 +99,7 @@ export async function verifySince(context: CommandContext, mode: Extract<VerifyM
     changedColumn: mode.changedColumn,
     since: mode.since,
     nextSince: next,
+    normalize: mode.normalize ?? null,
     identical,
     differences: differenceTotal(reports),
     tables: reports,

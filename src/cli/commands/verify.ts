@@ -6,19 +6,34 @@
  * - incremental, `--since` + `--changed-column` (library `verifyIncremental()`) — ./verify-since;
  * - the keys of the pool's repair log, `--from-repair-log` (library `verifyKeys()`) — ./verify-logged.
  *
+ * `--normalize RULES` (every mode, ./verify-normalize) compares changed column types by a normal form;
+ * `--source-replica` / `--target-replica` (full mode only) move the first pass to replicas.
+ *
  * @module
  */
 import { DEFAULT_REPAIR_LOG_TABLE } from '../../migrate/repair-log-drain.js';
 import { repairLogTableSql } from '../../migrate/repair-log-read.js';
+import type { NormalizationProfile } from '../../migrate/normalize.js';
 import { DEFAULT_VERIFY_CHECKPOINT_TABLE } from '../../migrate/verify-checkpoints.js';
 import { UsageError, type ParsedOptions } from '../args.js';
+import { redact, replicaUrl, sideUrl, urlDatabase, type Side } from '../connection.js';
 import type { Command, CommandContext } from './command.js';
 import { DEFAULT_CHUNK_ROWS, verifyFull } from './verify-full.js';
 import { verifyLogged } from './verify-logged.js';
+import { NORMALIZE_RULES_HELP, normalizationProfile } from './verify-normalize.js';
 import { parseSince, verifySince } from './verify-since.js';
 
-/** The mode a `verify` command line asks for, with its settings. */
-export type VerifyMode =
+/** Settings of every mode. */
+interface CommonSettings {
+  /** The normalisation profile of `--normalize`, or undefined (exact comparison). */
+  readonly normalize: NormalizationProfile | undefined;
+}
+
+/** The mode a `verify` command line asks for, with its settings (and those of every mode). */
+export type VerifyMode = CommonSettings & VerifyModeKind;
+
+/** The modes and their own settings. */
+type VerifyModeKind =
   | {
       readonly kind: 'full';
       /** Source rows per checksum chunk. */
@@ -29,6 +44,8 @@ export type VerifyMode =
       readonly restart: boolean;
       /** Least time between two checkpoint saves of a table (library default when undefined). */
       readonly checkpointEveryMs: number | undefined;
+      /** The sides whose replica (`--source-replica`, `--target-replica`) the first pass reads. */
+      readonly replicas: Readonly<Record<Side, boolean>>;
     }
   | {
       readonly kind: 'incremental';
@@ -80,6 +97,18 @@ export const verifyCommand: Command = {
       '(repaired_at IS NULL) of the log on both sides, so every failure still recorded is covered whichever mode it came from, and ' +
       'checks exactly the keys they name, each once; a log row that names a table without keys gets that table verified whole, and ' +
       '--tables narrows to some tables. It marks nothing (`dualwrite repair --drain-log` repairs and marks the rows).',
+    'Changed column types (--normalize RULES, every mode): compared exactly, a column whose type changed between the sides differs in ' +
+      'every row. Each rule compares some types by a normal form each server computes from its own column type: float-digits=N ' +
+      '(FLOAT/DOUBLE rounded to N significant digits), decimals (DECIMAL by value, whatever the scale), temporal (TIMESTAMP/DATETIME ' +
+      'as UTC instants; datetime-zone=ZONE: the zone of the DATETIME values, default +00:00), trailing-spaces (CHAR/VARCHAR/TEXT ' +
+      'without trailing spaces), letter-case (text in lower case), json (JSON as documents). A full verify prints, per table, the ' +
+      'columns whose values differed in some chunks only before normalisation. In the config file, "normalize" holds the same text ' +
+      'or the library’s profile object, e.g. { "floatDigits": 7, "decimals": "value" }.',
+    'Replicas (--source-replica URL, --target-replica URL, full verify only): the first pass (chunk boundaries, checksums, ' +
+      'drill-downs) reads the replica, so its load stays off the primary; every key found different there is re-read on the ' +
+      'primaries (--source, --target) before it is printed, so a lagging replica costs re-reads (shown as in-flight differences ' +
+      'resolved on re-read), never a false report. The replica must hold the database under the same name as its primary. ' +
+      'sourceReplica/targetReplica in the config file are ignored (with a notice) by the other modes, which read the primaries only.',
   ],
   options: [
     { name: 'chunk-rows', type: 'integer', placeholder: 'N', configKey: 'verifyChunkRows', description: `source rows per checksum chunk (default: ${DEFAULT_CHUNK_ROWS}); with --since or --from-repair-log: keys read per statement (default: 500)` },
@@ -92,6 +121,9 @@ export const verifyCommand: Command = {
     { name: 'overlap-ms', type: 'integer', placeholder: 'MS', min: 0, description: 'incremental: subtract MS from the nextSince printed, to cover write transactions open at the start (default: 0)' },
     { name: 'from-repair-log', type: 'boolean', description: 'check exactly the keys in the pending rows of the pool’s repair log (on both sides); marks nothing' },
     { name: 'repair-log-table', type: 'string', placeholder: 'NAME', description: `with --from-repair-log: the log’s name, when the pool’s repairLogTable changed it (default: ${DEFAULT_REPAIR_LOG_TABLE})` },
+    { name: 'normalize', type: 'rules', placeholder: 'RULES', configKey: 'normalize', description: `compare changed column types by a normal form; comma-separated rules: ${NORMALIZE_RULES_HELP}` },
+    { name: 'source-replica', type: 'string', placeholder: 'URL', configKey: 'sourceReplica', description: 'full verify: read chunk boundaries, checksums and drill-downs from this replica of --source (same database name); differences are re-read on --source' },
+    { name: 'target-replica', type: 'string', placeholder: 'URL', configKey: 'targetReplica', description: 'full verify: the same for a replica of --target' },
   ],
   examples: [
     '# compare every table',
@@ -104,6 +136,10 @@ export const verifyCommand: Command = {
     "dualwrite verify --config migrate.json --tables orders --changed-column updated_at --since '2026-11-20 10:00:00'",
     '# exactly the keys of the writes the pool could not replay',
     'dualwrite verify --config migrate.json --from-repair-log',
+    '# a target whose FLOAT columns became DOUBLE and whose CHAR columns became VARCHAR',
+    'dualwrite verify --config migrate.json --normalize float-digits=7,trailing-spaces',
+    '# keep the first pass off the source primary: read its replica, re-read differences on the primary',
+    'dualwrite verify --config migrate.json --source-replica mysql://app:secret@old-db-replica/shop',
   ],
   interruptible: true,
   run,
@@ -111,6 +147,12 @@ export const verifyCommand: Command = {
 
 async function run(context: CommandContext): Promise<number> {
   const mode = verifyMode(context.options);
+  if (mode.kind !== 'full') {
+    for (const side of ['source', 'target'] as const) {
+      // Given on the command line, verifyMode refused it: this one came from the config file.
+      if (context.options.has(`${side}-replica`)) context.output.notice(`verify: the config file's ${side}Replica is not used: ${modeName(mode.kind)} reads the primaries only`);
+    }
+  }
   switch (mode.kind) {
     case 'full':
       return verifyFull(context, mode);
@@ -158,6 +200,19 @@ export function verifyMode(options: ParsedOptions): VerifyMode {
     if (given(name) && job === undefined) fail(`--${name} belongs to a resumable verify: give it with --job NAME`);
   }
   if (job !== undefined && job.length > 64) fail(`--job must be at most 64 characters, got ${job.length}`);
+  const rules = options.rules('normalize');
+  const normalize = rules === undefined ? undefined : normalizationProfile(rules, VERB);
+  const replicas = { source: false, target: false };
+  for (const side of ['source', 'target'] as const) {
+    const flag = `${side}-replica`;
+    if (!given(flag)) continue;
+    if (incremental || fromLog) {
+      if (options.fromConfig(flag)) continue; // a config file shared with full verifies: ignored, with a notice
+      fail(`--${flag} belongs to a full verify: ${modeName(incremental ? 'incremental' : 'repair-log')} reads the primaries only; drop --${flag}`);
+    }
+    checkReplicaDatabase(options, side);
+    replicas[side] = true;
+  }
 
   if (incremental) {
     return {
@@ -167,6 +222,7 @@ export function verifyMode(options: ParsedOptions): VerifyMode {
       reversePass: !options.flag('no-reverse-pass'),
       overlapMs: options.integer('overlap-ms') ?? 0,
       batchKeys: chunkRows,
+      normalize,
     };
   }
   if (fromLog) {
@@ -176,7 +232,30 @@ export function verifyMode(options: ParsedOptions): VerifyMode {
     } catch {
       fail(`--repair-log-table must be a table name of letters, digits, _ and $, optionally qualified as db.table, got ${JSON.stringify(logTable)}`);
     }
-    return { kind: 'repair-log', logTable, batchKeys: chunkRows, chunkRows: chunkRows ?? DEFAULT_CHUNK_ROWS };
+    return { kind: 'repair-log', logTable, batchKeys: chunkRows, chunkRows: chunkRows ?? DEFAULT_CHUNK_ROWS, normalize };
   }
-  return { kind: 'full', chunkRows: chunkRows ?? DEFAULT_CHUNK_ROWS, job, restart: options.flag('restart'), checkpointEveryMs: options.integer('checkpoint-every-ms') };
+  return { kind: 'full', chunkRows: chunkRows ?? DEFAULT_CHUNK_ROWS, job, restart: options.flag('restart'), checkpointEveryMs: options.integer('checkpoint-every-ms'), replicas, normalize };
+}
+
+/** A mode as messages name it. */
+function modeName(kind: VerifyMode['kind']): string {
+  return kind === 'incremental' ? 'an incremental verify (--since)' : kind === 'repair-log' ? 'a verify of the repair log (--from-repair-log)' : 'a full verify';
+}
+
+/**
+ * Refuses a replica URL whose database is not the side's: verify reads the replica with the side's database name
+ * (it compares the tables of the source's schema, and replication keeps names), so another name would read other
+ * tables, or fail.
+ */
+function checkReplicaDatabase(options: ParsedOptions, side: Side): void {
+  const replica = replicaUrl(options, side, VERB) as string;
+  const primary = sideUrl(options, side, VERB);
+  if (primary === undefined) return; // connecting says the side is missing
+  const [replicaDatabase, primaryDatabase] = [urlDatabase(replica), urlDatabase(primary)];
+  if (replicaDatabase === primaryDatabase) return;
+  throw new UsageError(
+    `--${side}-replica ${redact(replica)} names the database \`${replicaDatabase}\`, but --${side} names \`${primaryDatabase}\`: verify reads the replica's copy ` +
+      `under the ${side}'s own name, so put \`${primaryDatabase}\` in the path of --${side}-replica (a replica that renames databases cannot be used)`,
+    VERB,
+  );
 }
