@@ -160,18 +160,17 @@ export function normalizedColumn(column: ColumnMetadata, profile: NormalizationP
 export async function checkZoneKnown(profile: NormalizationProfile | undefined, servers: readonly { readonly name: string; readonly runner: ExactQueryable }[]): Promise<void> {
   const zone = profile?.datetimeZone;
   if (profile?.temporal !== 'instant' || zone === undefined || zone === '+00:00') return;
-  await Promise.all(
-    servers.map(async ({ name, runner }) => {
-      const [row] = await queryExact(runner, "SELECT CONVERT_TZ('2000-01-01 00:00:00', ?, '+00:00')", [zone]);
-      if (row?.[0] === null || row?.[0] === undefined) {
-        throw new InvalidOptionError(
-          'verify normalize.datetimeZone',
-          zone,
-          `a time zone the ${name} server knows: it has no zone named ${JSON.stringify(zone)} (load its time zone tables with mariadb-tzinfo-to-sql / mysql_tzinfo_to_sql, or give an offset such as '+01:00')`,
-        );
-      }
-    }),
-  );
+  // One server after the other, so the error names the first in the order given.
+  for (const { name, runner } of servers) {
+    const [row] = await queryExact(runner, "SELECT CONVERT_TZ('2000-01-01 00:00:00', ?, '+00:00')", [zone]);
+    if (row?.[0] === null || row?.[0] === undefined) {
+      throw new InvalidOptionError(
+        'verify normalize.datetimeZone',
+        zone,
+        `a time zone the ${name} server knows: it has no zone named ${JSON.stringify(zone)} (load its time zone tables with mariadb-tzinfo-to-sql / mysql_tzinfo_to_sql, or give an offset such as '+01:00')`,
+      );
+    }
+  }
 }
 
 /** A rule's description for reports, e.g. `float rounded to 7 significant digits`. */
