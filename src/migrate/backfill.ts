@@ -4,13 +4,13 @@
  *
  * ## Why a chunk cannot overwrite a newer row
  *
- * Each chunk is copied in this order, on one source connection and one target connection:
+ * Each chunk is copied in this order ({@link ChunkCopier}):
  *
  * 1. source: `START TRANSACTION`, then read the chunk with `LOCK IN SHARE MODE` (next-key shared locks on
  *    every row read and on the gaps between them);
- * 2. target: `START TRANSACTION`, `INSERT IGNORE` the rows, `COMMIT`;
- * 3. source: `COMMIT` (the shared locks are released);
- * 4. target: save the checkpoint (the key of the chunk's last row, rows copied).
+ * 2. target: `START TRANSACTION`, `INSERT IGNORE` the rows, save the checkpoint (the key of the chunk's
+ *    last row, rows copied), `COMMIT`;
+ * 3. source: `COMMIT` (the shared locks are released).
  *
  * A dual-write to a row of the chunk (UPDATE, DELETE, or an INSERT into one of its gaps) needs an
  * exclusive lock on the source, so it waits until step 3: the target then already holds the copied row,
@@ -23,10 +23,45 @@
  * older copy never replaces a newer row, and no write is lost. A row deleted on the source before its chunk
  * is simply never read.
  *
- * Chunks are ranges of the primary key that start strictly after the previous chunk's last key (never
- * OFFSET), so every chunk costs the same however far the copy got. Their size adapts to take about
- * `chunk.targetMs` each ({@link AdaptiveChunkSizer}), which is also about how long a concurrent write may
- * wait on a chunk's shared locks.
+ * ## Two lanes: the next chunk is read and written while this one is
+ *
+ * With `pipeline` (the default) each table copies on two lanes (`./backfill-lanes.ts`), each a source and a
+ * target connection that take one chunk at a time through steps 1–3. Reads take turns in key order (a lane reads the chunk after
+ * the last one read, by either lane); the writes of the two lanes run side by side. The source reads while
+ * the target writes, and the target writes on two threads, where `mariadb-dump | mariadb` writes on one.
+ * What keeps this as safe as one chunk at a time:
+ *
+ * - The argument above is about one chunk's own transactions, and each chunk still follows steps 1–3: it
+ *   holds its shared locks from its read until after its rows committed on the target. The ranges of two
+ *   chunks (each strictly after the previous chunk's last key, up to its own last key) never overlap, so a
+ *   dual-write waits for, or is waited for by, exactly one chunk, as described.
+ * - The checkpoint only ever names a key when every chunk up to it is committed on the target. Commits
+ *   take turns (a lane's checkpoint write and COMMIT run while the other lane's cannot); a chunk that
+ *   commits while an earlier one is still being written saves no checkpoint, and the earlier one's commit
+ *   then saves the checkpoint past both. The checkpoint is written inside the chunk's target transaction,
+ *   so it commits with the rows it names, or not at all. A copy stopped or killed at any point resumes
+ *   after the last chunk committed without a gap before it: no row is skipped and none counted twice
+ *   (rows of a later chunk that were committed are read again and skipped by `INSERT IGNORE`).
+ * - No lane waits for the other while holding locks the other may need: a lane waits for its commit turn
+ *   only after its INSERTs, and the turn's holder runs only its checkpoint write (one row no one else
+ *   writes meanwhile) and COMMIT, neither of which waits on a lock. The two lanes' INSERTs may wait on each
+ *   other's row locks (a duplicate found on a unique key takes a shared lock on it); a cycle among them,
+ *   or with any other transaction, is a deadlock InnoDB breaks by rolling one transaction back: a chunk
+ *   rolled back that way is written again, its rows still locked on the source.
+ * - Throttle signals are asked before every chunk's read; while one says pause no read starts, and the
+ *   chunk already read on the other lane is written (holding its locks through a pause would make writes
+ *   wait for the pause). An abort, or a failure on one lane, lets the other lane finish its chunk.
+ *
+ * ## Speed
+ *
+ * The source server renders each row as an SQL tuple while reading it (`./row-literals.ts`), so a row
+ * crosses Node.js as one string, is never parsed or escaped value by value, and the INSERTs carry about
+ * 1 MiB of rows each; columns of a type without a rendering are copied through the codec instead
+ * (`./backfill-chunk.ts`). Chunks are ranges of the primary key that start strictly after the previous
+ * chunk's last key (never OFFSET), so every chunk costs the same however far the copy got. Their size adapts
+ * so that a chunk's shared locks are held about `chunk.targetMs` ({@link AdaptiveChunkSizer}, measured from
+ * the read to the source's COMMIT, a wait for the commit turn included), which is also about how long a
+ * concurrent write may wait on them.
  *
  * @module
  */
@@ -34,13 +69,16 @@ import { DualWriteError, InvalidOptionError, TableNotFoundError } from '../error
 import { loadServerSettings } from '../schema/server-settings.js';
 import { loadTable } from '../schema/load-table.js';
 import type { MetadataQueryable, TableMetadata } from '../schema/types.js';
+import { ChunkCopier } from './backfill-chunk.js';
+import { checkOutSerially, copyChunks, type Lane, type LaneContext } from './backfill-lanes.js';
+import { databaseOrDefault } from './default-database.js';
 import { CheckpointStore, DEFAULT_CHECKPOINT_TABLE, type Checkpoint } from './checkpoints.js';
 import { AdaptiveChunkSizer, resolveChunkSizeOptions, type ChunkSizeOptions } from './chunk-size.js';
-import { decodeColumnValue, isTimestampColumn, queryExact, quoteIdentifier, withSessionTimeZone, withSessionVariable, type ExactQueryable, type ExactRow } from './codec.js';
-import { insertIgnoreRows } from './copy.js';
-import { keyOfRow, keysetChunkQuery, primaryKeyColumns, type KeyTuple } from './keyset.js';
+import { isTimestampColumn, queryExact, quoteIdentifier, withSessionTimeZone, withSessionVariable, type ExactQueryable, type ExactRow } from './codec.js';
+import { primaryKeyColumns, type KeyTuple } from './keyset.js';
+import { checkLiteralSqlMode } from './row-literals.js';
 import { selectTables, type SelectedTable } from './table-selection.js';
-import { firstPause, type ThrottleSignal } from './throttle.js';
+import type { ThrottleSignal } from './throttle.js';
 
 export { pauseFlag, threadsRunningAbove, replicaLagAbove, customQuery, type ThrottleSignal, type ThrottleDecision } from './throttle.js';
 export type { ChunkSizeOptions } from './chunk-size.js';
@@ -106,10 +144,19 @@ export interface BackfillOptions {
   readonly chunk?: ChunkSizeOptions;
   /**
    * Tables copied at the same time (largest first, by information_schema's DATA_LENGTH, then TABLE_ROWS).
-   * Each holds one source and one target connection while it copies.
+   * Each holds two source and two target connections while it copies (one of each with `pipeline: false`), so
+   * give each pool at least `2 × concurrency` connections, plus what throttle signals use on it.
    * @defaultValue 2
    */
   readonly concurrency?: number;
+  /**
+   * Copy each table on two lanes, each with its own source and target connection, so that the next chunk is
+   * read and written while the current one is (see the module notes for why that is as safe as one chunk at
+   * a time). `false` copies one chunk at a time on one source and one target connection: slower, for pools
+   * that cannot spare the connections.
+   * @defaultValue true
+   */
+  readonly pipeline?: boolean;
   /**
    * Checked before each chunk, in order; while one answers `pause`, no chunk starts and they are asked again
    * every `throttlePollMs`. See `threadsRunningAbove`, `replicaLagAbove`, `customQuery`, `pauseFlag`.
@@ -200,19 +247,17 @@ export interface BackfillReport {
 /** The repair log's default name: the dual-write pool creates it in the source database, and it is not the application's data. */
 const REPAIR_LOG_TABLE = 'dualwrite_repair_log';
 
-interface Context {
+/** One run's settings, shared by its tables (the lanes' part in {@link LaneContext}). */
+interface Context extends LaneContext {
   readonly source: BackfillPool;
   readonly target: BackfillPool;
-  readonly sourceSchema: string;
   readonly targetSchema: string;
-  readonly job: string;
   readonly chunk: ChunkSizeOptions;
-  readonly throttle: readonly ThrottleSignal[];
-  readonly throttlePollMs: number;
+  readonly pipeline: boolean;
   readonly resume: boolean;
-  readonly store: CheckpointStore;
-  readonly stop: AbortSignal;
   readonly onProgress: ((progress: BackfillProgress) => void) | undefined;
+  /** Checks out a table's lanes; calls are served one at a time (see {@link checkOutSerially}). */
+  readonly checkOut: (lanes: number) => Promise<Lane[]>;
 }
 
 interface TablePlan {
@@ -248,9 +293,11 @@ export async function backfill(options: BackfillOptions): Promise<BackfillReport
     throw new InvalidOptionError('backfill throttle', throttle, 'a list of throttle signals (functions resolving to { pause, reason? })');
   }
   const chunk = resolveChunkSizeOptions(options.chunk);
+  const pipeline = options.pipeline ?? true;
+  if (typeof pipeline !== 'boolean') throw new InvalidOptionError('backfill pipeline', pipeline, 'true or false');
   const checkpointTable = options.checkpointTable ?? DEFAULT_CHECKPOINT_TABLE;
-  const sourceSchema = options.sourceSchema ?? (await defaultDatabase(source, 'sourceSchema'));
-  const targetSchema = options.targetSchema ?? (await defaultDatabase(target, 'targetSchema'));
+  const sourceSchema = await databaseOrDefault(source, options.sourceSchema, 'backfill sourceSchema');
+  const targetSchema = await databaseOrDefault(target, options.targetSchema, 'backfill targetSchema');
 
   // Check every table before writing anything.
   const checkpointName = checkpointTable.split('.').pop() ?? checkpointTable;
@@ -288,12 +335,14 @@ export async function backfill(options: BackfillOptions): Promise<BackfillReport
     targetSchema,
     job,
     chunk,
+    pipeline,
     throttle,
     throttlePollMs,
     resume: options.resume ?? true,
     store,
     stop: controller.signal,
     onProgress: options.onProgress,
+    checkOut: checkOutSerially(source, target),
   };
 
   const reports = new Map<TablePlan, BackfillTableReport>();
@@ -385,117 +434,26 @@ async function copyTable(context: Context, plan: TablePlan): Promise<BackfillTab
   };
 
   const sizer = new AdaptiveChunkSizer(context.chunk);
-  let after: KeyTuple | null = resumedFrom;
-  const sourceConnection = await context.source.getConnection();
-  let targetConnection: BackfillConnection;
-  try {
-    targetConnection = await context.target.getConnection();
-  } catch (error) {
-    sourceConnection.release();
-    throw error;
-  }
-  // TIMESTAMP values (and keys) travel as UTC text: both sessions use +00:00 for the whole table.
+  const copier = new ChunkCopier(table, context.targetSchema);
+  const lanes = await context.checkOut(context.pipeline ? 2 : 1);
+  const connections = lanes.flatMap((lane) => [lane.source, lane.target]);
+  // TIMESTAMP values (and keys) travel as UTC text: every session of the table uses +00:00 while it copies.
   const utc = table.columns.some(isTimestampColumn);
   const inZone = <T>(connection: ExactQueryable, work: () => Promise<T>): Promise<T> => (utc ? withSessionTimeZone(connection, '+00:00', work) : work());
+  // Children may be copied before their parents: the target checks no foreign key for the copy's own inserts.
+  const prepared = <T>(index: number, work: () => Promise<T>): Promise<T> => {
+    const lane = lanes[index];
+    if (lane === undefined) return work();
+    return inZone(lane.source, () => inZone(lane.target, () => withSessionVariable(lane.target, 'foreign_key_checks', '0', () => prepared(index + 1, work))));
+  };
   try {
-    await inZone(sourceConnection, () =>
-      inZone(targetConnection, () =>
-        // Children may be copied before their parents: the target checks no foreign key for the copy's own inserts.
-        withSessionVariable(targetConnection, 'foreign_key_checks', '0', async () => {
-          while (!context.stop.aborted) {
-            const pausedAt = Date.now();
-            const go = await waitWhileThrottled(context, (reason) => progress(0, reason));
-            report.pausedMs += Date.now() - pausedAt;
-            if (!go) break;
-            const limit = sizer.next;
-            const chunkStarted = Date.now();
-            const copied = await copyChunk(sourceConnection, targetConnection, table, context.targetSchema, after, limit);
-            sizer.record(copied.rows, Date.now() - chunkStarted);
-            report.chunks += 1;
-            report.rowsRead += copied.rows;
-            report.rowsInserted += copied.inserted;
-            report.rowsCopied += copied.rows;
-            if (copied.lastKey !== null) after = copied.lastKey;
-            report.done = copied.rows < limit;
-            await context.store.save({ job: context.job, schema: context.sourceSchema, table: name, after, rowsCopied: report.rowsCopied, done: report.done });
-            progress(copied.rows);
-            if (report.done) break;
-          }
-        }),
-      ),
-    );
+    for (const lane of lanes) await checkLiteralSqlMode(lane.target);
+    await prepared(0, () => copyChunks(context, { name, copier, sizer, lanes, report, progress, after: resumedFrom }));
   } finally {
-    sourceConnection.release();
-    targetConnection.release();
+    for (const connection of connections) connection.release();
   }
   report.durationMs = Date.now() - started;
   return report;
-}
-
-/** One chunk, in the order the module notes explain. */
-async function copyChunk(
-  source: BackfillConnection,
-  target: BackfillConnection,
-  table: TableMetadata,
-  targetSchema: string,
-  after: KeyTuple | null,
-  limit: number,
-): Promise<{ rows: number; inserted: number; lastKey: KeyTuple | null }> {
-  const query = keysetChunkQuery(table, { after, limit, lock: 'share' });
-  await source.query({ sql: 'START TRANSACTION' });
-  try {
-    const raw = await queryExact(source, query.sql, query.values);
-    const last = raw[raw.length - 1];
-    const lastKey = last === undefined ? null : keyOfRow(query, last);
-    let inserted = 0;
-    if (raw.length > 0) {
-      const rows: ExactRow[] = raw.map((row) => row.map((value, i) => decodeColumnValue(query.columns[i]!, value)));
-      await target.query({ sql: 'START TRANSACTION' });
-      try {
-        inserted = await insertIgnoreRows(
-          target,
-          table,
-          query.columns.map((column) => column.name),
-          rows,
-          { schema: targetSchema },
-        );
-        await target.query({ sql: 'COMMIT' });
-      } catch (error) {
-        await target.query({ sql: 'ROLLBACK' }).catch(() => undefined);
-        throw error;
-      }
-    }
-    await source.query({ sql: 'COMMIT' });
-    return { rows: raw.length, inserted, lastKey };
-  } catch (error) {
-    await source.query({ sql: 'ROLLBACK' }).catch(() => undefined);
-    throw error;
-  }
-}
-
-/** Waits while a throttle signal says pause; false when `stop` fired meanwhile. */
-async function waitWhileThrottled(context: Context, onPause: (reason: string) => void): Promise<boolean> {
-  if (context.throttle.length === 0) return !context.stop.aborted;
-  for (;;) {
-    if (context.stop.aborted) return false;
-    const decision = await firstPause(context.throttle);
-    if (decision === null) return true;
-    onPause(decision.reason ?? 'throttled');
-    await sleep(context.throttlePollMs, context.stop);
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** Creates the tables missing on the target from the source's DDL, or refuses them. */
@@ -544,14 +502,6 @@ async function createMissing(
   } finally {
     connection.release();
   }
-}
-
-/** The pool's default database. */
-async function defaultDatabase(pool: BackfillPool, option: string): Promise<string> {
-  const [row] = await queryExact(pool, 'SELECT DATABASE()');
-  const name = row?.[0];
-  if (name === null || name === undefined) throw new InvalidOptionError(`backfill ${option}`, undefined, 'a database name (the pool has no default database to use instead)');
-  return text(name);
 }
 
 /** The pools, checked. */

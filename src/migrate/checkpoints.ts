@@ -37,8 +37,8 @@ export interface CheckpointStoreOptions {
 
 /**
  * Reads and writes checkpoints in the state table. Give it a connection or pool of the target side (the state
- * lives where the copy lands, so a checkpoint never claims rows the target does not have: save it after the
- * chunk's writes succeeded).
+ * lives where the copy lands, so a checkpoint never claims rows the target does not have: save it in the
+ * transaction that writes the chunk's rows, or after that transaction committed).
  */
 export class CheckpointStore {
   readonly #runner: ExactQueryable;
@@ -65,10 +65,17 @@ export class CheckpointStore {
     return this.#select('WHERE job = ? ORDER BY table_schema, table_name', [job]);
   }
 
-  /** Writes a checkpoint (insert or replace the table's row). */
-  async save(checkpoint: Checkpoint): Promise<void> {
+  /**
+   * Writes a checkpoint (insert or replace the table's row).
+   *
+   * @param checkpoint - the checkpoint
+   * @param runner - a connection of the target side to write it on instead of the store's own runner, e.g. the
+   *   connection whose open transaction wrote the rows the checkpoint names, so that both commit together (or
+   *   neither does). The state table is created, if missing, on the store's runner beforehand.
+   */
+  async save(checkpoint: Checkpoint, runner: ExactQueryable = this.#runner): Promise<void> {
     await this.#ensure();
-    await this.#runner.query({
+    await runner.query({
       sql:
         `INSERT INTO ${this.#table} (job, table_schema, table_name, last_key, rows_copied, done, updated_at) ` +
         'VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6)) ' +

@@ -42,6 +42,8 @@ export const DEFAULT_CHUNK_SIZE: ResolvedChunkSizeOptions = Object.freeze({ init
 const SMOOTHING = 0.5;
 /** The next chunk is at most this many times the last one (growth is gradual, so one fast chunk does not overshoot). */
 const MAX_GROWTH = 2;
+/** ... or this many times, after a chunk that took less than a quarter of `targetMs` (the first chunks are small on purpose). */
+const FAST_GROWTH = 4;
 /** The next chunk is at least this fraction of the last one. */
 const MAX_SHRINK = 0.25;
 
@@ -72,8 +74,9 @@ function definedOnly(options: ChunkSizeOptions): ChunkSizeOptions {
  * The rate (rows per millisecond) is smoothed with an exponential moving average (weight 0.5 on the
  * newest chunk); the next size is that rate times `targetMs` — or the last chunk's own rate when that
  * chunk took longer than `targetMs`, so one slow chunk shrinks the next at once — changed by at most
- * ×2 or ÷4 from the last chunk, and clamped to `[minRows, maxRows]`. Not shared between tables: rows
- * differ in width.
+ * ÷4 or ×2 from the last chunk (×4 after a chunk that took less than a quarter of `targetMs`, so the
+ * small first chunks reach a useful size in a few steps), and clamped to `[minRows, maxRows]`. Not
+ * shared between tables: rows differ in width.
  */
 export class AdaptiveChunkSizer {
   readonly #options: ResolvedChunkSizeOptions;
@@ -109,7 +112,8 @@ export class AdaptiveChunkSizer {
     // A chunk that overran the target held its locks too long: shrink from its own rate, not the smoothed one.
     const basis = elapsedMs > this.#options.targetMs ? Math.min(rate, this.#rate) : this.#rate;
     const wanted = basis * this.#options.targetMs;
-    const bounded = Math.min(Math.max(wanted, this.#rows * MAX_SHRINK), this.#rows * MAX_GROWTH);
+    const growth = elapsedMs * 4 < this.#options.targetMs ? FAST_GROWTH : MAX_GROWTH;
+    const bounded = Math.min(Math.max(wanted, this.#rows * MAX_SHRINK), this.#rows * growth);
     this.#rows = clamp(Math.round(bounded), this.#options.minRows, this.#options.maxRows);
   }
 }

@@ -170,8 +170,14 @@ export async function insertIgnoreRows(
   return kept.some((i) => isTimestampColumn(metadata[i] as ColumnMetadata)) ? withSessionTimeZone(connection, '+00:00', work) : work();
 }
 
-/** Reads the warnings of the last statement and raises {@link CopyChangedValueError} with those that are not duplicates. */
-async function refuseChangedValues(connection: ExactQueryable, table: string): Promise<never> {
+/**
+ * Reads the warnings of the last statement and raises {@link CopyChangedValueError} with those that are not
+ * duplicates (shared with the rendered-row INSERTs of `./row-literals.ts`).
+ *
+ * @param connection - the connection that ran the statement
+ * @param table - the table written, for the message
+ */
+export async function refuseChangedValues(connection: ExactQueryable, table: string): Promise<never> {
   const warnings = await queryExact(connection, 'SHOW WARNINGS').catch(() => []);
   const other = warnings.filter((row) => row[1] !== String(ER_DUP_ENTRY));
   const detail = other

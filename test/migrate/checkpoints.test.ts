@@ -54,3 +54,32 @@ it('works over a single connection whose session time zone differs', async () =>
     await connection.end();
   }
 });
+
+it('saves on a given connection inside its transaction: the checkpoint commits with it, or not at all', async () => {
+  const store = new CheckpointStore(db.target, { table: 'bf_tx_state' });
+  await store.save({ job: 'j4', schema: 's', table: 't', after: ['10'], rowsCopied: 10, done: false });
+  const connection = await db.target.getConnection();
+  try {
+    // The state table exists already; the store creates it on its own runner otherwise, never inside the transaction.
+    await connection.query('START TRANSACTION');
+    await store.save({ job: 'j4', schema: 's', table: 't', after: ['20'], rowsCopied: 20, done: false }, connection);
+    // Not visible to others before the COMMIT.
+    expect(await store.load('j4', 's', 't')).toMatchObject({ after: ['10'], rowsCopied: 10 });
+    await connection.query('ROLLBACK');
+    expect(await store.load('j4', 's', 't')).toMatchObject({ after: ['10'], rowsCopied: 10 });
+
+    await connection.query('START TRANSACTION');
+    await store.save({ job: 'j4', schema: 's', table: 't', after: ['30'], rowsCopied: 30, done: true }, connection);
+    await connection.query('COMMIT');
+    expect(await store.load('j4', 's', 't')).toMatchObject({ after: ['30'], rowsCopied: 30, done: true });
+
+    // A store whose table does not exist yet creates it on its own runner first, so the caller's transaction stays open.
+    const fresh = new CheckpointStore(db.target, { table: 'bf_tx_new' });
+    await connection.query('START TRANSACTION');
+    await fresh.save({ job: 'j5', schema: 's', table: 't', after: ['1'], rowsCopied: 1, done: false }, connection);
+    await connection.query('ROLLBACK');
+    expect(await fresh.load('j5', 's', 't')).toBeNull();
+  } finally {
+    connection.release();
+  }
+});

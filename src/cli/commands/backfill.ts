@@ -71,9 +71,10 @@ async function run(context: CommandContext): Promise<number> {
   const create = !options.flag('no-create-tables');
   const restart = options.flag('restart');
 
-  // Each table being copied holds one connection per side; metadata reads and throttles need a few more.
-  const source = await context.connect('source', concurrency + 3);
-  const target = await context.connect('target', concurrency + 3);
+  // Each table being copied holds two connections per side (it copies on two lanes); metadata reads and
+  // throttles need a few more.
+  const source = await context.connect('source', 2 * concurrency + 3);
+  const target = await context.connect('target', 2 * concurrency + 3);
   const tables = await resolveTables(source.pool, source.database, options.list('tables'), 'backfill');
   const present = await tablesOnTarget(target.pool, target.database, tables);
   const absent = tables.filter((table) => !present.has(table.name));
