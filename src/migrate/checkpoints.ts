@@ -6,6 +6,7 @@
  */
 import { queryExact, quoteIdentifier, type ExactQueryable, type ExactValue } from './codec.js';
 import { decodeKeyTuple, encodeKeyJson } from './key-json.js';
+import { createOnce, storedText } from './state-table.js';
 
 /** Default name of the state table. */
 export const DEFAULT_CHECKPOINT_TABLE = 'dualwrite_backfill_state';
@@ -43,7 +44,7 @@ export interface CheckpointStoreOptions {
 export class CheckpointStore {
   readonly #runner: ExactQueryable;
   readonly #table: string;
-  #ready: Promise<void> | null = null;
+  readonly #ensure: () => Promise<void>;
 
   /**
    * @param runner - a mysql2/promise connection or pool of the target side
@@ -52,6 +53,16 @@ export class CheckpointStore {
   constructor(runner: ExactQueryable, options: CheckpointStoreOptions = {}) {
     this.#runner = runner;
     this.#table = (options.table ?? DEFAULT_CHECKPOINT_TABLE).split('.').map(quoteIdentifier).join('.');
+    this.#ensure = createOnce(runner, `CREATE TABLE IF NOT EXISTS ${this.#table} (
+  job VARCHAR(64) NOT NULL,
+  table_schema VARCHAR(64) NOT NULL,
+  table_name VARCHAR(64) NOT NULL,
+  last_key LONGTEXT NULL COMMENT 'JSON array of the last copied primary key (exact values; {"$hex"} for bytes)',
+  rows_copied BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  done TINYINT(1) NOT NULL DEFAULT 0,
+  updated_at DATETIME(6) NOT NULL,
+  PRIMARY KEY (job, table_schema, table_name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='dualwrite: backfill checkpoints'`);
   }
 
   /** The checkpoint of one table of a job, or `null` when that table was never started. */
@@ -102,42 +113,12 @@ export class CheckpointStore {
     await this.#ensure();
     const rows = await queryExact(this.#runner, `SELECT job, table_schema, table_name, last_key, rows_copied, done FROM ${this.#table} ${where}`, values);
     return rows.map(([job, schema, table, lastKey, rowsCopied, done]) => ({
-      job: text(job),
-      schema: text(schema),
-      table: text(table),
-      after: lastKey === null || lastKey === undefined ? null : decodeKeyTuple(text(lastKey)),
-      rowsCopied: Number(text(rowsCopied)),
-      done: text(done) === '1',
+      job: storedText(job),
+      schema: storedText(schema),
+      table: storedText(table),
+      after: lastKey === null || lastKey === undefined ? null : decodeKeyTuple(storedText(lastKey)),
+      rowsCopied: Number(storedText(rowsCopied)),
+      done: storedText(done) === '1',
     }));
   }
-
-  #ensure(): Promise<void> {
-    this.#ready ??= this.#runner
-      .query({
-        sql: `CREATE TABLE IF NOT EXISTS ${this.#table} (
-  job VARCHAR(64) NOT NULL,
-  table_schema VARCHAR(64) NOT NULL,
-  table_name VARCHAR(64) NOT NULL,
-  last_key LONGTEXT NULL COMMENT 'JSON array of the last copied primary key (exact values; {"$hex"} for bytes)',
-  rows_copied BIGINT UNSIGNED NOT NULL DEFAULT 0,
-  done TINYINT(1) NOT NULL DEFAULT 0,
-  updated_at DATETIME(6) NOT NULL,
-  PRIMARY KEY (job, table_schema, table_name)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='dualwrite: backfill checkpoints'`,
-      })
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          this.#ready = null; // try again next time
-          throw error;
-        },
-      );
-    return this.#ready;
-  }
-}
-
-/** A value the state table stores as text. */
-function text(value: ExactValue | undefined): string {
-  if (value === null || value === undefined) return '';
-  return typeof value === 'string' ? value : value.toString('utf8');
 }

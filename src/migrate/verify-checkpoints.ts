@@ -10,6 +10,7 @@
  */
 import { queryExact, quoteIdentifier, type ExactQueryable, type ExactValue } from './codec.js';
 import { decodeKeyTuple, encodeKeyJson } from './key-json.js';
+import { createOnce, storedText } from './state-table.js';
 import type { KeyTuple } from './keyset.js';
 import type { DifferenceKind } from './verify-drill.js';
 
@@ -55,7 +56,7 @@ const COUNT_NAMES = ['rowsChecked', 'chunks', 'chunksDiffered', 'missing', 'extr
 export class VerifyCheckpointStore {
   readonly #runner: ExactQueryable;
   readonly #table: string;
-  #ready: Promise<void> | null = null;
+  readonly #ensure: () => Promise<void>;
 
   /**
    * @param runner - a mysql2/promise pool (or connection) of the target side
@@ -64,6 +65,21 @@ export class VerifyCheckpointStore {
   constructor(runner: ExactQueryable, table: string = DEFAULT_VERIFY_CHECKPOINT_TABLE) {
     this.#runner = runner;
     this.#table = table.split('.').map(quoteIdentifier).join('.');
+    this.#ensure = createOnce(runner, `CREATE TABLE IF NOT EXISTS ${this.#table} (
+  job VARCHAR(64) NOT NULL,
+  table_schema VARCHAR(64) NOT NULL,
+  table_name VARCHAR(64) NOT NULL,
+  last_key LONGTEXT NULL COMMENT 'JSON array of the last finished chunk''s upper bound (exact values; {"$hex"} for bytes)',
+  done TINYINT(1) NOT NULL DEFAULT 0,
+  rows_checked BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  chunks BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  chunks_differed BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  missing BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  extra BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  different BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  updated_at DATETIME(6) NOT NULL,
+  PRIMARY KEY (job, table_schema, table_name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='dualwrite: verify checkpoints'`);
   }
 
   /** The checkpoint of one table of a job, or `null` when there is none. */
@@ -81,9 +97,9 @@ export class VerifyCheckpointStore {
       job,
       schema,
       table,
-      after: lastKey === null || lastKey === undefined ? null : decodeKeyTuple(text(lastKey)),
-      done: text(done) === '1',
-      ...(Object.fromEntries(COUNT_NAMES.map((name, i) => [name, Number(text(counts[i]))])) as Record<(typeof COUNT_NAMES)[number], number>),
+      after: lastKey === null || lastKey === undefined ? null : decodeKeyTuple(storedText(lastKey)),
+      done: storedText(done) === '1',
+      ...(Object.fromEntries(COUNT_NAMES.map((name, i) => [name, Number(storedText(counts[i]))])) as Record<(typeof COUNT_NAMES)[number], number>),
     };
   }
 
@@ -112,42 +128,8 @@ export class VerifyCheckpointStore {
     await this.#ensure();
     await this.#runner.query({ sql: `DELETE FROM ${this.#table} WHERE job = ?`, values: [job] });
   }
-
-  #ensure(): Promise<void> {
-    this.#ready ??= this.#runner
-      .query({
-        sql: `CREATE TABLE IF NOT EXISTS ${this.#table} (
-  job VARCHAR(64) NOT NULL,
-  table_schema VARCHAR(64) NOT NULL,
-  table_name VARCHAR(64) NOT NULL,
-  last_key LONGTEXT NULL COMMENT 'JSON array of the last finished chunk''s upper bound (exact values; {"$hex"} for bytes)',
-  done TINYINT(1) NOT NULL DEFAULT 0,
-  rows_checked BIGINT UNSIGNED NOT NULL DEFAULT 0,
-  chunks BIGINT UNSIGNED NOT NULL DEFAULT 0,
-  chunks_differed BIGINT UNSIGNED NOT NULL DEFAULT 0,
-  missing BIGINT UNSIGNED NOT NULL DEFAULT 0,
-  extra BIGINT UNSIGNED NOT NULL DEFAULT 0,
-  different BIGINT UNSIGNED NOT NULL DEFAULT 0,
-  updated_at DATETIME(6) NOT NULL,
-  PRIMARY KEY (job, table_schema, table_name)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='dualwrite: verify checkpoints'`,
-      })
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          this.#ready = null; // try again next time
-          throw error;
-        },
-      );
-    return this.#ready;
-  }
 }
 
-/** A value the state table stores as text. */
-function text(value: ExactValue | undefined): string {
-  if (value === null || value === undefined) return '';
-  return typeof value === 'string' ? value : value.toString('utf8');
-}
 
 /** A chunk compared to the end of its drill-down: finished once the rechecker settled every key up to `seqEnd`. */
 export interface ChunkMark {
