@@ -8,34 +8,12 @@
  */
 import { queryExact, quoteIdentifier, type ExactQueryable, type ExactValue } from '../../migrate/codec.js';
 import { decodeKeyTuple } from '../../migrate/key-json.js';
-import { DEFAULT_VERIFY_CHECKPOINT_TABLE } from '../../migrate/verify-checkpoints.js';
+import { DEFAULT_VERIFY_CHECKPOINT_TABLE, type VerifyCheckpoint } from '../../migrate/verify-checkpoints.js';
 import type { Connected } from '../connection.js';
 import { count, showKey, type Output } from '../output.js';
 
-/** One table's checkpoint of an unfinished verify job. */
-export interface VerifyJobCheckpoint {
-  /** The job's name (`--job`). */
-  readonly job: string;
-  /** The table's database on the source. */
-  readonly schema: string;
-  /** The table's name. */
-  readonly table: string;
-  /** The upper bound of the last finished chunk (key column order), or null before the first. */
-  readonly after: readonly ExactValue[] | null;
-  /** True when the job finished the table (a later table was stopped). */
-  readonly done: boolean;
-  /** Source rows counted so far. */
-  readonly rowsChecked: number;
-  /** Chunks compared so far. */
-  readonly chunks: number;
-  /** Chunks whose checksums differed. */
-  readonly chunksDiffered: number;
-  /** Rows reported missing on the target so far. */
-  readonly missing: number;
-  /** Rows reported extra on the target so far. */
-  readonly extra: number;
-  /** Rows reported different so far. */
-  readonly different: number;
+/** One table's checkpoint of an unfinished verify job, with when it was saved. */
+export interface VerifyJobCheckpoint extends VerifyCheckpoint {
   /** When the checkpoint was saved, UTC `YYYY-MM-DD hh:mm:ss`. */
   readonly updatedAt: string;
 }
