@@ -4,6 +4,7 @@
  * @module
  */
 import mysql, { type Pool, type PoolOptions } from 'mysql2';
+import { DualWriteError } from '../errors.js';
 import type { Side } from '../mode/modes.js';
 import type { SideOption } from './options.js';
 
@@ -17,10 +18,23 @@ export interface SidePool {
   readonly database: string | null;
 }
 
-/** Turns a {@link SideOption} into a mysql2 callback pool. */
+/**
+ * Turns a {@link SideOption} into a mysql2 callback pool.
+ *
+ * @throws {@link DualWriteError} `ER_DUALWRITE_UNSUPPORTED` for a pool with a custom `queryFormat`
+ */
 export function openSide(side: Side, option: SideOption): SidePool {
   const pool = toCallbackPool(option);
-  const database = (pool as unknown as { config?: { connectionConfig?: { database?: string } } }).config?.connectionConfig?.database;
+  const config = (pool as unknown as { config?: { connectionConfig?: { database?: string; queryFormat?: unknown } } }).config?.connectionConfig;
+  if (typeof config?.queryFormat === 'function') {
+    throw new DualWriteError(
+      'ER_DUALWRITE_UNSUPPORTED',
+      `The ${side} side's pool has a custom queryFormat, which the dual-write pool does not support: mysql2 formats the statement with it ` +
+        'after the pool has analyzed and planned the replay (explicit IDs, pinned values), so the replay could differ from what the ' +
+        'primary side ran. Remove queryFormat and pass values with `?` placeholders.',
+    );
+  }
+  const database = config?.database;
   return { side, pool, database: database === undefined || database === '' ? null : database };
 }
 

@@ -168,6 +168,23 @@ describe('promise pool', () => {
     await expectSidesIdentical(db.source, db.target, 'items');
   });
 
+  it('refuses a side pool with a custom queryFormat when it is created, saying why', () => {
+    const queryFormat = (sql: string): string => sql;
+    for (const [source, target] of [
+      [{ uri: db.sourceUrl, queryFormat }, { uri: db.targetUrl }],
+      [{ uri: db.sourceUrl }, mysql.createPool({ uri: db.targetUrl, queryFormat })],
+    ] as const) {
+      let error: unknown;
+      try {
+        createPool({ source, target, mode: 'source_first' });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toMatchObject({ code: 'ER_DUALWRITE_UNSUPPORTED', message: expect.stringMatching(/custom queryFormat.*Remove queryFormat/) as unknown });
+      if (!('uri' in target)) target.end();
+    }
+  });
+
   it('refuses DDL in a dual-write mode by default, and on neither side runs it', async () => {
     const error = await rejection(pool.query('ALTER TABLE items ADD COLUMN extra INT'));
     expect(error.code).toBe('ER_DUALWRITE_DDL_REFUSED');
