@@ -16,10 +16,10 @@ export * from './sql/index.js';
 export * from './schema/index.js';
 export * from './mode/index.js';
 export * from './pool/index.js';
-export { createDriver, DualDriver, type DualDriverEvents, type DualDriverOptions } from './driver.js';
-export { DualDriverConnection } from './driver-connection.js';
-export { DualPoolCluster, DualPoolNamespace, type ClusterSelector, type DualPoolClusterOptions } from './driver-cluster.js';
-export { IDENTITY_KEYS, type DriverSideOption } from './driver-config.js';
+export { createDriver, DualDriver, type DualDriverEvents, type DualDriverOptions } from './driver/index.js';
+export { DualDriverConnection } from './driver/connection.js';
+export { DualPoolCluster, DualPoolNamespace, type ClusterSelector, type DualPoolClusterOptions } from './driver/cluster.js';
+export { IDENTITY_KEYS, type DriverSideOption } from './driver/config.js';
 
 /**
  * Creates a dual-write pool with mysql2's callback Pool API over a source and a target database

@@ -20,7 +20,7 @@
  * @packageDocumentation
  */
 import knex, { type Knex } from 'knex';
-import type { DualDriver } from '../driver.js';
+import type { DualDriver } from '../driver/index.js';
 import { InvalidOptionError } from '../errors.js';
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { Pool as CallbackPool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { sideSettings } from '../../src/driver-config.js';
+import { sideSettings } from '../../src/driver/config.js';
 import { createDriver, createPool, type DualDriver, type DualDriverConnection } from '../../src/index.js';
 import type { ReplayFailure } from '../../src/replay/failure.js';
 import { expectSidesIdentical } from '../support/compare.js';

@@ -6,7 +6,7 @@
  */
 import type { RowDataPacket } from 'mysql2/promise';
 import { expect } from 'vitest';
-import type { DualDriver } from '../../src/driver.js';
+import type { DualDriver } from '../../src/driver/index.js';
 import type { Mode } from '../../src/mode/modes.js';
 import type { ReplayFailure } from '../../src/replay/failure.js';
 import { expectSidesIdentical } from '../support/compare.js';

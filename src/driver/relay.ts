@@ -6,8 +6,8 @@
  * @module
  */
 import type { EventEmitter } from 'node:events';
-import { DualQuery } from './pool/dual-query.js';
-import type { ResultCallback } from './pool/side-io.js';
+import { DualQuery } from '../pool/dual-query.js';
+import type { ResultCallback } from '../pool/side-io.js';
 
 /** The events of mysql2's Query (and of {@link DualQuery}) that a relay passes on. */
 const RELAYED = ['fields', 'result', 'error', 'end'] as const;

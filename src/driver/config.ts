@@ -14,7 +14,7 @@
  * @module
  */
 import type { PoolOptions } from 'mysql2';
-import { DualWriteError, InvalidOptionError } from './errors.js';
+import { DualWriteError, InvalidOptionError } from '../errors.js';
 
 /** The settings keys that say where and as whom to connect: always taken from each side's own settings. */
 export const IDENTITY_KEYS: readonly string[] = Object.freeze([

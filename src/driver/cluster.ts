@@ -9,10 +9,10 @@
  */
 import { EventEmitter } from 'node:events';
 import type { PoolOptions } from 'mysql2';
-import { DualWriteError } from './errors.js';
-import type { DualConnection } from './pool/dual-connection.js';
-import type { DualPool } from './pool/dual-pool.js';
-import type { ResultCallback } from './pool/side-io.js';
+import { DualWriteError } from '../errors.js';
+import type { DualConnection } from '../pool/dual-connection.js';
+import type { DualPool } from '../pool/dual-pool.js';
+import type { ResultCallback } from '../pool/side-io.js';
 
 /** mysql2's selectors: round-robin, random, or always the first node matching. */
 export type ClusterSelector = 'RR' | 'RANDOM' | 'ORDER';

@@ -23,19 +23,19 @@
  */
 import { EventEmitter } from 'node:events';
 import mysql, { type ConnectionOptions, type Pool, type PoolOptions } from 'mysql2';
-import { DualPoolCluster, type DualPoolClusterOptions } from './driver-cluster.js';
-import { checkDriverSide, databaseOf, sideSettings, type DriverSideOption } from './driver-config.js';
-import { DualDriverConnection } from './driver-connection.js';
-import { SessionSidePool } from './driver-side-pool.js';
-import { ClosedError, DualWriteError } from './errors.js';
-import type { FlagProvider, FlagState } from './mode/flag-provider.js';
-import { InMemoryFlagProvider } from './mode/in-memory-flag-provider.js';
-import { parseMode, type Mode, type Side } from './mode/modes.js';
-import { DualPool } from './pool/dual-pool.js';
-import type { DualPoolStats } from './pool/engine.js';
-import { resolveOptions, type DualPoolOptions } from './pool/options.js';
-import type { ReplayFailure } from './replay/failure.js';
-import type { CircuitState } from './replay/circuit-breaker.js';
+import { DualPoolCluster, type DualPoolClusterOptions } from './cluster.js';
+import { checkDriverSide, databaseOf, sideSettings, type DriverSideOption } from './config.js';
+import { DualDriverConnection } from './connection.js';
+import { SessionSidePool } from './side-pool.js';
+import { ClosedError, DualWriteError } from '../errors.js';
+import type { FlagProvider, FlagState } from '../mode/flag-provider.js';
+import { InMemoryFlagProvider } from '../mode/in-memory-flag-provider.js';
+import { parseMode, type Mode, type Side } from '../mode/modes.js';
+import { DualPool } from '../pool/dual-pool.js';
+import type { DualPoolStats } from '../pool/engine.js';
+import { resolveOptions, type DualPoolOptions } from '../pool/options.js';
+import type { ReplayFailure } from '../replay/failure.js';
+import type { CircuitState } from '../replay/circuit-breaker.js';
 
 /**
  * Options of {@link createDriver}: those of `createPool` ({@link DualPoolOptions}), with each side given as mysql2

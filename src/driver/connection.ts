@@ -16,17 +16,17 @@ import type { Duplex } from 'node:stream';
 import type { ConnectionOptions, PoolConnection, QueryOptions, QueryResult } from 'mysql2';
 import * as mysqlPromise from 'mysql2/promise';
 import type { Connection as PromiseConnection } from 'mysql2/promise';
-import { QueryRelay } from './driver-relay.js';
-import { SessionTracker } from './driver-session.js';
-import type { SessionSidePool } from './driver-side-pool.js';
-import { DualWriteError } from './errors.js';
-import { primarySide, type Mode, type Side } from './mode/modes.js';
-import type { WriteTicket } from './mode/switch-gate.js';
-import type { DualConnection } from './pool/dual-connection.js';
-import type { DualPool } from './pool/dual-pool.js';
-import type { QueryHandle } from './pool/dual-query.js';
-import type { Method, QueryCallback, ResultCallback } from './pool/side-io.js';
-import { callArguments, textAndValues } from './pool/statement.js';
+import { QueryRelay } from './relay.js';
+import { SessionTracker } from './session.js';
+import type { SessionSidePool } from './side-pool.js';
+import { DualWriteError } from '../errors.js';
+import { primarySide, type Mode, type Side } from '../mode/modes.js';
+import type { WriteTicket } from '../mode/switch-gate.js';
+import type { DualConnection } from '../pool/dual-connection.js';
+import type { DualPool } from '../pool/dual-pool.js';
+import type { QueryHandle } from '../pool/dual-query.js';
+import type { Method, QueryCallback, ResultCallback } from '../pool/side-io.js';
+import { callArguments, textAndValues } from '../pool/statement.js';
 
 /** The parts of its driver a connection uses. */
 export interface DriverConnectionHost {

@@ -8,7 +8,7 @@
  * @module
  */
 import type { QueryOptions } from 'mysql2';
-import type { StatementAnalysis } from './sql/types.js';
+import type { StatementAnalysis } from '../sql/types.js';
 
 /** A session statement as the caller sent it. */
 export interface SessionEntry {
