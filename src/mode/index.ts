@@ -1,6 +1,6 @@
 /**
  * The run-time mode of the pool and where it comes from: the four modes,
- * flag providers (in memory, polling a user function), and the gate that
+ * flag providers (in memory, polling a user function, Redis, a JSON file), and the gate that
  * orders writes across a mode switch inside one process.
  *
  * @module
@@ -35,3 +35,21 @@ export {
   type SwitchInfo,
   type WriteTicket,
 } from './switch-gate.js';
+export { FileFlagProvider, type FileFlagProviderOptions } from './file-flag-provider.js';
+export { DEFAULT_REDIS_FLAG_KEY, type RedisClientLike, type RedisConnection } from './redis-client.js';
+export type { FlagDocument } from './redis-flag-document.js';
+export {
+  RedisFlagProvider,
+  type AppliedStateSource,
+  type InstanceAck,
+  type RedisFlagProviderOptions,
+  type RedisFlagState,
+  type RedisFlagStatus,
+} from './redis-flag-provider.js';
+export {
+  RedisModeController,
+  SwitchNotAppliedError,
+  type RedisModeControllerOptions,
+  type SwitchModeOptions,
+  type SwitchReport,
+} from './redis-mode-controller.js';
