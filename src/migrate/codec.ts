@@ -51,7 +51,7 @@ export interface ExactQueryable {
 }
 
 /** The part of a mysql2 typeCast field the codec uses. */
-interface CastField {
+export interface CastField {
   buffer(): Buffer | null;
 }
 

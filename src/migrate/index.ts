@@ -6,6 +6,9 @@
  *
  * @packageDocumentation
  */
+export { InvalidOptionError, TableNotFoundError, ReplayPlanError, CopyChangedValueError, DualWriteError } from '../errors.js';
+export { AdaptiveChunkSizer } from './chunk-size.js';
+export type { RepairLoop, RepairLoopCheckOptions, RepairSide, RepairKeysResult, RepairCounts, RepairSettingsOptions } from './repair-settings.js';
 export {
   backfill,
   customQuery,
@@ -47,8 +50,8 @@ export {
 export { CheckpointStore, DEFAULT_CHECKPOINT_TABLE, type Checkpoint, type CheckpointStoreOptions } from './checkpoints.js';
 export { insertIgnoreRows, readExactRows, copyColumns, type ExactRows, type InsertIgnoreOptions } from './copy.js';
 export { chunkChecksum, rowHashes, CHECKSUM_BUCKETS, type BucketChecksum, type ChunkChecksum, type HashOptions, type KeyRange, type RowHash } from './checksum.js';
-export { keysetChunkQuery, type KeysetChunkOptions, type KeyTuple, type SqlFragment } from './keyset.js';
-export { exactTypeCast, type ExactQueryable, type ExactRow, type ExactValue } from './codec.js';
+export { keysetChunkQuery, type KeysetChunkOptions, type KeysetChunkQuery, type KeyTuple, type SqlFragment } from './keyset.js';
+export { exactTypeCast, type CastField, type ExactQueryable, type ExactRow, type ExactValue } from './codec.js';
 export { encodeKeyJson, decodeKeyTuple } from './key-json.js';
 export {
   repair,

@@ -113,7 +113,12 @@ export interface VerifyOptions {
    * is reported. The replicas must hold the same databases under the same names.
    * @defaultValue the first pass reads `source` and `target`
    */
-  readonly replicas?: { readonly source?: VerifyPool; readonly target?: VerifyPool };
+  readonly replicas?: {
+    /** A replica of the source, read instead of `source` for the first pass. */
+    readonly source?: VerifyPool;
+    /** A replica of the target, read instead of `target` for the first pass. */
+    readonly target?: VerifyPool;
+  };
   /** How keys found different are confirmed before they are reported. */
   readonly recheck?: {
     /**
