@@ -18,7 +18,7 @@ export * from './mode/index.js';
 export * from './pool/index.js';
 export { createDriver, DualDriver, type DualDriverEvents, type DualDriverOptions } from './driver/index.js';
 export { DualDriverConnection } from './driver/connection.js';
-export { DualPoolCluster, DualPoolNamespace, type ClusterSelector, type DualPoolClusterOptions } from './driver/cluster.js';
+export { DualPoolCluster, DualPoolNamespace, type ClusterSelector, type ConnectionCallback, type DualPoolClusterOptions } from './driver/cluster.js';
 export { IDENTITY_KEYS, type DriverSideOption } from './driver/config.js';
 
 /**

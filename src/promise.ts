@@ -30,5 +30,8 @@ export function createPool(options: DualPoolOptions): DualPromisePool {
 }
 
 /** The default export mirrors `mysql2/promise`'s module object for `import dualwrite from 'dualwrite/promise'`. */
-const dualwrite = { createPool };
+const dualwrite = {
+  /** {@link createPool}. */
+  createPool,
+};
 export default dualwrite;

@@ -25,7 +25,7 @@ import type { DualPool } from '../pool/dual-pool.js';
  * The dual-write pool itself, typed as the mysql2 callback Pool Drizzle's types ask for (nothing is wrapped).
  *
  * @param pool - a dual-write callback pool (`createPool` from `dualwrite`, or `driver.createPool()`)
- * @throws {@link InvalidOptionError} for anything else (a mysql2/promise-shaped pool: pass its `.pool`)
+ * @throws `InvalidOptionError` (from `dualwrite`) for anything else (a mysql2/promise-shaped pool: pass its `.pool`)
  */
 export function drizzleClient(pool: DualPool): Pool {
   // Checked by shape, not instanceof: the ESM and CommonJS builds each have their own DualPool class.

@@ -29,7 +29,7 @@ import { InvalidOptionError } from '../errors.js';
  * connection settings (`typeCast`, `dateStrings`, `timezone`, `supportBigNumbers`, …) apply to both sides.
  *
  * @param driver - the dual-write driver (`createDriver()`)
- * @throws {@link InvalidOptionError} when `driver` is not a {@link DualDriver}
+ * @throws `InvalidOptionError` (from `dualwrite`) when `driver` is not a {@link DualDriver}
  */
 export function knexClient(driver: DualDriver): typeof Knex.Client {
   // Checked by shape, not instanceof: the ESM and CommonJS builds each have their own DualDriver class.

@@ -25,7 +25,8 @@ export interface DualPoolClusterOptions {
   readonly defaultSelector?: ClusterSelector;
 }
 
-type ConnectionCallback = (error: NodeJS.ErrnoException | null, connection?: DualConnection) => void;
+/** The callback of {@link DualPoolCluster.getConnection}: an error, or a checked-out dual-write connection. */
+export type ConnectionCallback = (error: NodeJS.ErrnoException | null, connection?: DualConnection) => void;
 
 /** A set of nodes chosen by a pattern and a selector (mysql2's PoolNamespace). */
 export class DualPoolNamespace {

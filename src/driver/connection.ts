@@ -67,6 +67,7 @@ export class DualDriverConnection extends EventEmitter {
    * @param host - the driver
    * @param sides - the session's connection of each side
    * @param _config - the settings the ORM passed (kept by the sides)
+   * @internal the driver's `createConnection()` creates them
    */
   constructor(host: DriverConnectionHost, sides: Record<Side, SessionSidePool>, _config?: ConnectionOptions) {
     super();

@@ -52,6 +52,7 @@ export interface ExactQueryable {
 
 /** The part of a mysql2 typeCast field the codec uses. */
 export interface CastField {
+  /** The field's raw bytes, or null for SQL NULL. */
   buffer(): Buffer | null;
 }
 

@@ -49,9 +49,9 @@ export {
 } from './verify-incremental.js';
 export { CheckpointStore, DEFAULT_CHECKPOINT_TABLE, type Checkpoint, type CheckpointStoreOptions } from './checkpoints.js';
 export { insertIgnoreRows, readExactRows, copyColumns, type ExactRows, type InsertIgnoreOptions } from './copy.js';
-export { chunkChecksum, rowHashes, CHECKSUM_BUCKETS, type BucketChecksum, type ChunkChecksum, type HashOptions, type KeyRange, type RowHash } from './checksum.js';
-export { keysetChunkQuery, type KeysetChunkOptions, type KeysetChunkQuery, type KeyTuple, type SqlFragment } from './keyset.js';
-export { exactTypeCast, type CastField, type ExactQueryable, type ExactRow, type ExactValue } from './codec.js';
+export { chunkChecksum, chunkChecksumQuery, parseChunkChecksum, rowHashes, rowHashesQuery, CHECKSUM_BUCKETS, type BucketChecksum, type ChunkChecksum, type HashOptions, type KeyRange, type RowHash } from './checksum.js';
+export { keysetChunkQuery, keyOfRow, type KeysetChunkOptions, type KeysetChunkQuery, type KeyTuple, type SqlFragment } from './keyset.js';
+export { columnReadExpression, decodeColumnValue, decodeExactRows, exactTypeCast, type CastField, type ExactQueryable, type ExactRow, type ExactValue } from './codec.js';
 export { encodeKeyJson, decodeKeyTuple } from './key-json.js';
 export {
   repair,

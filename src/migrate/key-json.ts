@@ -27,7 +27,7 @@ export function encodeKeyJson(value: unknown): string {
 /**
  * Decodes a key tuple written by {@link encodeKeyJson}: strings and `null` as they were, `{"$hex"}` as a Buffer.
  *
- * @throws {@link TypeError} when the text is not a JSON array of such values (a damaged checkpoint)
+ * @throws `TypeError` when the text is not a JSON array of such values (a damaged checkpoint)
  */
 export function decodeKeyTuple(text: string): ExactValue[] {
   const parsed: unknown = JSON.parse(text);

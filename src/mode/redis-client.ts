@@ -16,21 +16,35 @@ import { InvalidOptionError } from '../errors.js';
 export interface RedisClientLike {
   /** Connection status (`'ready'` when commands can run). */
   readonly status: string;
+  /** `GET key`. */
   get(key: string): Promise<string | null>;
+  /** `SET key value PX ms`. */
   set(key: string, value: string, px: 'PX', milliseconds: number): Promise<unknown>;
+  /** `DEL key`. */
   del(key: string): Promise<number>;
+  /** `MGET key …`. */
   mget(...keys: string[]): Promise<Array<string | null>>;
+  /** `SADD key member`. */
   sadd(key: string, member: string): Promise<number>;
+  /** `SREM key member`. */
   srem(key: string, member: string): Promise<number>;
+  /** `SMEMBERS key`. */
   smembers(key: string): Promise<string[]>;
+  /** `PUBLISH channel message`. */
   publish(channel: string, message: string): Promise<number>;
+  /** `EVAL script numkeys key … arg …`. */
   eval(script: string, numberOfKeys: number, ...args: string[]): Promise<unknown>;
+  /** `SUBSCRIBE channel` (on a connection of its own). */
   subscribe(channel: string): Promise<unknown>;
   /** A new connection with the same options (the subscriber connection). */
   duplicate(): RedisClientLike;
+  /** Adds an event listener (`ready`, `close`, `message`, …). */
   on(event: string, listener: (...args: unknown[]) => void): unknown;
+  /** Removes an event listener. */
   off(event: string, listener: (...args: unknown[]) => void): unknown;
+  /** Closes the connection after pending replies. */
   quit(): Promise<unknown>;
+  /** Closes the connection at once. */
   disconnect(): void;
 }
 
@@ -39,7 +53,15 @@ export interface RedisClientLike {
  * or ioredis connection settings (a `redis://` URL or an ioredis `RedisOptions`
  * object) from which dualwrite opens, and closes, its own connections.
  */
-export type RedisConnection = { readonly redis: RedisClientLike } | { readonly connection: string | Readonly<Record<string, unknown>> };
+export type RedisConnection =
+  | {
+      /** An ioredis client the caller owns (never closed by dualwrite). */
+      readonly redis: RedisClientLike;
+    }
+  | {
+      /** ioredis connection options or a `redis://` URL: dualwrite loads ioredis and owns the client. */
+      readonly connection: string | Readonly<Record<string, unknown>>;
+    };
 
 /** The Redis names derived from the flag key. */
 export interface RedisFlagKeys {

@@ -49,7 +49,9 @@ export interface RedisFlagStatus {
 export interface AppliedStateSource {
   /** The state in force. */
   readonly flagState: FlagState;
+  /** Adds a `modeChange` listener (called once a switch is in force). */
   on(event: 'modeChange', listener: (change: { readonly state: FlagState }) => void): unknown;
+  /** Removes a `modeChange` listener. */
   off(event: 'modeChange', listener: (change: { readonly state: FlagState }) => void): unknown;
 }
 

@@ -50,6 +50,7 @@ export class DualConnection extends EventEmitter {
    * @param engine - the pool's engine
    * @param pin - the mode pin this connection holds until it is released
    * @param primary - a connection of the primary side of the pinned mode
+   * @internal the pool creates its connections
    */
   constructor(engine: DualEngine, pin: ModePin, primary: PoolConnection) {
     super();

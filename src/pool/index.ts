@@ -9,6 +9,7 @@ export { DualQuery, type QueryHandle } from './dual-query.js';
 export type { DualPoolStats, ModeChange } from './engine.js';
 export {
   DEFAULT_POOL_OPTIONS,
+  type ResolvedOptions,
   type CircuitBreakerOptions,
   type DdlPolicy,
   type DualPoolOptions,
@@ -17,5 +18,6 @@ export {
   type UnsafeStatementPolicy,
 } from './options.js';
 export { type DualPoolControls, type DualPromisePool } from './promise-pool.js';
+export type { QueryCallback, ResultCallback } from './side-io.js';
 export type { FailedTable, ReplayFailure, ReplayFailureKind, TableKeys } from '../replay/failure.js';
 export type { CircuitState } from '../replay/circuit-breaker.js';

@@ -13,7 +13,14 @@ import { isMode, type Mode } from '../mode/modes.js';
  * creates the mysql2 pool and owns it; or a mysql2 pool the application already has, callback-style
  * (`mysql2.createPool`) or promise-style (`mysql2/promise` `createPool`, whose `.pool` is used).
  */
-export type SideOption = PoolOptions | string | Pool | { readonly pool: Pool };
+export type SideOption =
+  | PoolOptions
+  | string
+  | Pool
+  | {
+      /** A mysql2 callback pool the application already has (e.g. the `pool` of a mysql2/promise pool). */
+      readonly pool: Pool;
+    };
 
 /**
  * What the pool does with a write whose effect a plain statement replay would not reproduce exactly, but
@@ -140,17 +147,29 @@ export interface DualPoolOptions {
 
 /** {@link DualPoolOptions} with every default filled in. */
 export interface ResolvedOptions {
+  /** {@link DualPoolOptions.replayTimeoutMs}. */
   readonly replayTimeoutMs: number;
+  /** {@link DualPoolOptions.replayWhileLocked}. */
   readonly replayWhileLocked: boolean;
+  /** {@link DualPoolOptions.unsafeStatements}. */
   readonly unsafeStatements: UnsafeStatementPolicy;
+  /** {@link DualPoolOptions.unreplayableStatements}. */
   readonly unreplayableStatements: UnreplayableStatementPolicy;
+  /** {@link DualPoolOptions.ddl}. */
   readonly ddl: DdlPolicy;
+  /** {@link DualPoolOptions.maxRowImageRows}. */
   readonly maxRowImageRows: number;
+  /** {@link DualPoolOptions.strict}. */
   readonly strict: boolean;
+  /** {@link DualPoolOptions.repairLogTable}. */
   readonly repairLogTable: string;
+  /** {@link DualPoolOptions.circuitBreaker}, every field filled in, or `false`. */
   readonly circuitBreaker: Required<CircuitBreakerOptions> | false;
+  /** {@link DualPoolOptions.schemaTtlMs}. */
   readonly schemaTtlMs: number;
+  /** {@link DualPoolOptions.drainTimeoutMs}. */
   readonly drainTimeoutMs: number;
+  /** {@link DualPoolOptions.now}. */
   readonly now: () => number;
 }
 

@@ -28,7 +28,11 @@ export interface DualPoolControls {
  * A dual-write pool with mysql2/promise's Pool API (`query`, `execute`, `getConnection`, `end`, `escape`, `format`,
  * events) plus {@link DualPoolControls}. `pool` is the callback {@link DualPool}.
  */
-export type DualPromisePool = Omit<MysqlPromisePool, 'pool'> & DualPoolControls & { readonly pool: DualPool };
+export type DualPromisePool = Omit<MysqlPromisePool, 'pool'> &
+  DualPoolControls & {
+    /** The callback-API dual-write pool underneath (as mysql2/promise's `pool.pool`). */
+    readonly pool: DualPool;
+  };
 
 /** mysql2's PromisePool class (exported at run time by mysql2/promise, not declared in its typings). */
 const PromisePool = (mysqlPromise as unknown as { PromisePool: new (pool: DualPool) => object }).PromisePool;

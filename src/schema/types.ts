@@ -68,10 +68,26 @@ export interface ServerSettings {
  *   unless pinned, e.g. `current_timestamp(6)`, `uuid()`, `rand()`.
  */
 export type ColumnDefault =
-  | { readonly kind: 'none' }
-  | { readonly kind: 'null' }
-  | { readonly kind: 'literal'; readonly value: string }
-  | { readonly kind: 'expression'; readonly expression: string };
+  | {
+      /** No default: the column must be given a value (or is NULL-able with no DEFAULT clause). */
+      readonly kind: 'none';
+    }
+  | {
+      /** `DEFAULT NULL`. */
+      readonly kind: 'null';
+    }
+  | {
+      /** A constant default. */
+      readonly kind: 'literal';
+      /** The constant, unquoted. */
+      readonly value: string;
+    }
+  | {
+      /** An expression default, e.g. `CURRENT_TIMESTAMP(6)` or `(uuid())`. */
+      readonly kind: 'expression';
+      /** The expression as the server reports it. */
+      readonly expression: string;
+    };
 
 /** How a generated column is computed: on read (`virtual`) or on write (`stored`; MariaDB's PERSISTENT). */
 export type GeneratedKind = 'virtual' | 'stored';
