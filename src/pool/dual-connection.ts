@@ -394,7 +394,17 @@ export class DualConnection extends EventEmitter {
     try {
       outcome = await primaryCommit();
     } catch (error) {
-      await this.#transactionGone();
+      if (!commitOutcomeUnknown(error)) {
+        await this.#transactionGone();
+        throw error;
+      }
+      // The connection was lost before COMMIT's reply: the primary side may have committed. Every write of the
+      // transaction (and the failures recorded inside it, which may be gone with it) goes to the repair log through
+      // another connection, so a drain makes the secondary side equal to whatever the primary side holds.
+      const unknown = await session.abandonUnknownCommit(error as Error);
+      this.#inTransaction = false;
+      this.#transactionWrites = 0;
+      await this.#engine.recordFailures(this.#primarySide, [...failures, ...unknown], null);
       throw error;
     }
     this.#engine.stats.acknowledgedWrites[this.#primarySide] += this.#transactionWrites;
@@ -448,4 +458,17 @@ const PromisePoolConnectionClass = (mysqlPromise as unknown as { PromisePoolConn
 
 function unsupported(what: string, instead: string): DualWriteError {
   return new DualWriteError('ER_DUALWRITE_UNSUPPORTED', `${what} is not supported on a dual-write connection: it would act on the primary side only. Instead, ${instead}.`);
+}
+
+/** Client-side errors of a lost connection: the statement may or may not have run on the server. */
+const CONNECTION_LOST = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'PROTOCOL_SEQUENCE_TIMEOUT']);
+
+/**
+ * True when a COMMIT failed without a reply from the server (the connection was lost: mysql2 marks such errors
+ * `fatal`), so it may have committed; false for a server error (the transaction did not commit).
+ */
+function commitOutcomeUnknown(error: unknown): boolean {
+  const { fatal, code, errno } = error as { fatal?: unknown; code?: unknown; errno?: unknown };
+  if (typeof errno === 'number' && errno >= 1000 && errno < 10000) return false; // an error the server sent
+  return fatal === true || (typeof code === 'string' && CONNECTION_LOST.has(code)) || (error instanceof Error && /closed state/.test(error.message));
 }

@@ -150,6 +150,20 @@ export class SecondarySession {
     return written.map((w) => failureOf(this.#context, w, 'transaction', failure.error));
   }
 
+  /**
+   * The primary side's COMMIT has an unknown outcome (its connection was lost before the reply): rolls the secondary
+   * transaction back and returns every write of the transaction as a `transaction` failure, so that the repair log
+   * names them and a drain makes this side equal to whatever the primary side holds — committed or not.
+   */
+  async abandonUnknownCommit(error: Error): Promise<ReplayFailure[]> {
+    await this.#tail;
+    const written = this.#written;
+    this.#endTransaction();
+    this.#failures = [];
+    await this.#quietly('ROLLBACK');
+    return written.map((w) => failureOf(this.#context, w, 'transaction', error));
+  }
+
   /** Rolls the secondary transaction back (after the primary side's ROLLBACK, or because the primary side's transaction is gone). */
   async rollback(sql = 'ROLLBACK'): Promise<void> {
     await this.#tail;
