@@ -21,7 +21,12 @@ import type { DualPoolOptions } from './options.js';
 import { promisePool, type DualPromisePool } from './promise-pool.js';
 import { acquire, send, type Method, type QueryCallback, type ResultCallback } from './side-io.js';
 
-/** The events a {@link DualPool} emits besides mysql2's pool events (`connection`, `acquire`, `release`, `enqueue`, from both sides). */
+/**
+ * The events a {@link DualPool} emits besides mysql2's pool events (`connection`, `acquire`, `release`, `enqueue`, from
+ * both sides). They are emitted while a write is finishing: a listener that throws never changes the outcome the
+ * caller gets (its error is emitted as `error` when the pool has an `error` listener, else thrown on the next tick,
+ * as Node does for a throwing callback).
+ */
 export interface DualPoolEvents {
   /** A write the secondary side does not have; `recorded` tells whether it reached the repair log. */
   replayFailure: [failure: ReplayFailure, recorded: boolean];
@@ -46,16 +51,32 @@ export class DualPool extends EventEmitter {
   constructor(options: DualPoolOptions) {
     super();
     this.engine = new DualEngine(options, {
-      replayFailure: (failure, recorded) => this.emit('replayFailure', failure, recorded),
+      replayFailure: (failure, recorded) => this.#notify('replayFailure', failure, recorded),
       repairLogError: (error, failures) => {
         // An unhandled 'error'-like event must not crash the application: only emit when someone listens.
-        if (this.listenerCount('repairLogError') > 0) this.emit('repairLogError', error, failures);
+        if (this.listenerCount('repairLogError') > 0) this.#notify('repairLogError', error, failures);
       },
-      circuit: (side, state) => this.emit('circuit', side, state),
-      modeChange: (change) => this.emit('modeChange', change),
+      circuit: (side, state) => this.#notify('circuit', side, state),
+      modeChange: (change) => this.#notify('modeChange', change),
     });
     const { source, target } = this.engine.sides;
     forwardEvents(this, [source.pool, target.pool], ['connection', 'acquire', 'release', 'enqueue']);
+  }
+
+  /**
+   * Emits one of the pool's own events from inside a write: a listener's exception must not become the write's
+   * error (the write succeeded on the primary side), so it goes to `error` listeners, or is thrown on the next tick.
+   */
+  #notify<E extends keyof DualPoolEvents>(event: E, ...args: DualPoolEvents[E]): void {
+    try {
+      this.emit(event, ...args);
+    } catch (error) {
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+      else
+        process.nextTick(() => {
+          throw error;
+        });
+    }
   }
 
   /** Adds a listener; the pool's own events ({@link DualPoolEvents}) are typed, mysql2's pool events are passed through. */

@@ -44,3 +44,23 @@ it('records every failed replay in the repair log, in the write’s own transact
     await pool.end();
   }
 });
+
+it('a replayFailure listener that throws does not turn the successful write into an error; the pool emits the listener’s error as `error`', async () => {
+  const pool = createPool({ source: { uri: db.sourceUrl }, target: { uri: db.targetUrl }, mode: 'source_first', circuitBreaker: false });
+  const listenerErrors: unknown[] = [];
+  pool.pool.on('replayFailure', () => {
+    throw new Error('a bug in the application’s listener');
+  });
+  pool.pool.on('error', (error: unknown) => listenerErrors.push(error));
+  try {
+    const [result] = await pool.query('INSERT INTO notes (body) VALUES (?)', ['listener']);
+    const id = (result as { insertId: number }).insertId;
+    expect(id).toBeGreaterThan(0);
+    const [rows] = await db.source.query<RowDataPacket[]>('SELECT body FROM notes WHERE note_no = ?', [id]);
+    expect(rows.map((row) => row.body as string)).toEqual(['listener']);
+    expect(listenerErrors).toHaveLength(1);
+    expect((listenerErrors[0] as Error).message).toBe('a bug in the application’s listener');
+  } finally {
+    await pool.end();
+  }
+});
