@@ -84,12 +84,12 @@ export class SecondarySession {
     this.#inTransaction = true;
     this.#broken = null;
     this.#written = [];
-    this.#enqueue({ kind: 'statement', table: null, keys: null, sql, atomic: false, run: async (c) => void (await send(c, 'query', sql)) });
+    this.#enqueue({ kind: 'statement', table: null, keys: null, sql, atomic: false, control: true, run: async (c) => void (await send(c, 'query', sql)) });
   }
 
   /** Queues a savepoint statement (SAVEPOINT, ROLLBACK TO, RELEASE SAVEPOINT). */
   savepoint(sql: string): void {
-    this.#enqueue({ kind: 'statement', table: null, keys: null, sql, atomic: false, run: async (c) => void (await send(c, 'query', sql)) });
+    this.#enqueue({ kind: 'statement', table: null, keys: null, sql, atomic: false, control: true, run: async (c) => void (await send(c, 'query', sql)) });
   }
 
   /** Queues a write's replay. Inside a broken transaction it is not run: it becomes a failure. */
@@ -194,7 +194,7 @@ export class SecondarySession {
   #enqueue(work: SecondaryWork): void {
     this.#tail = this.#tail.then(async () => {
       const failure = await this.#run(work);
-      if (failure !== null) this.#fail(failure);
+      if (failure !== null) this.#fail(failure, work.control === true);
       else if (this.#inTransaction && work.table !== null) this.#written.push(work);
     });
   }
@@ -215,7 +215,7 @@ export class SecondarySession {
     );
   }
 
-  #fail(failure: ReplayFailure): void {
+  #fail(failure: ReplayFailure, control: boolean): void {
     if (!this.#inTransaction) {
       this.#failures.push(failure);
       return;
@@ -227,7 +227,8 @@ export class SecondarySession {
       this.#written = [];
       void this.#quietly('ROLLBACK');
     }
-    this.#failures.push(failure);
+    // A BEGIN or SAVEPOINT that failed names no data: the writes of the broken transaction are what the log needs.
+    if (!control) this.#failures.push(failure);
   }
 
   #connectionNow(): Promise<PoolConnection> {

@@ -26,6 +26,11 @@ export interface SecondaryWork {
   readonly sql: string;
   /** True when the work sends several writes that must land together (a row image). */
   readonly atomic: boolean;
+  /**
+   * True for transaction control (BEGIN, SAVEPOINT, ROLLBACK TO …): it changes no data by itself, so its failure is
+   * not a repair-log row of its own — it breaks the secondary transaction, whose writes are all recorded instead.
+   */
+  readonly control?: boolean;
   /** Applies the write on a secondary connection; throws on failure. */
   readonly run: (connection: PoolConnection) => Promise<void>;
 }

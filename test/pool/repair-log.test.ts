@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import type { RowDataPacket } from 'mysql2';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ReplayFailure } from '../../src/index.js';
@@ -60,6 +61,38 @@ it('a replayFailure listener that throws does not turn the successful write into
     expect(rows.map((row) => row.body as string)).toEqual(['listener']);
     expect(listenerErrors).toHaveLength(1);
     expect((listenerErrors[0] as Error).message).toBe('a bug in the application’s listener');
+  } finally {
+    await pool.end();
+  }
+});
+
+it('a transaction whose BEGIN fails on the secondary side logs its writes by table and key, and no row that names no data', async () => {
+  // A port nothing listens on: every secondary statement fails to connect.
+  const closed = await new Promise<number>((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+  const before = await db.source.query<RowDataPacket[]>('SELECT COALESCE(MAX(id), 0) AS id FROM dualwrite_repair_log');
+  const since = Number(before[0][0]?.id);
+  const pool = createPool({ source: { uri: db.sourceUrl }, target: { uri: `mysql://root@127.0.0.1:${closed}/nothing`, connectTimeout: 2000 }, mode: 'source_first', circuitBreaker: false });
+  try {
+    const connection = await pool.getConnection();
+    try {
+      await connection.beginTransaction();
+      const [first] = await connection.query('INSERT INTO notes (body) VALUES (?)', ['tx 1']);
+      const [second] = await connection.query('INSERT INTO notes (body) VALUES (?)', ['tx 2']);
+      await connection.commit();
+      const ids = [(first as { insertId: number }).insertId, (second as { insertId: number }).insertId];
+      const [log] = await db.source.query<RowDataPacket[]>('SELECT table_name, primary_keys FROM dualwrite_repair_log WHERE id > ? ORDER BY id', [since]);
+      expect(log.map((row) => row.table_name as string | null)).not.toContain(null);
+      const logged = log.flatMap((row) => (JSON.parse(String(row.primary_keys)) as { note_no: string }[]).map((k) => Number(k.note_no)));
+      expect(logged.sort((a, b) => a - b)).toEqual(ids.sort((a, b) => a - b));
+    } finally {
+      connection.release();
+    }
   } finally {
     await pool.end();
   }
