@@ -11,13 +11,13 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { ClosedError, FlagLoadError, FlagsNotReadyError, InvalidModeError, InvalidOptionError } from '../errors.js';
-import type { FlagListener, FlagProvider, FlagState } from './flag-provider.js';
+import type { FlagListener, FlagProvider, FlagState, LoadedFlagProviderOptions } from './flag-provider.js';
 import { FlagListeners, reportSafely } from './internal.js';
 import { parseMode, type Mode } from './modes.js';
 import { parseFlagDocument, sameFlagValues, stateFromDocument, type FlagDocument } from './redis-flag-document.js';
 
-/** Options of {@link FileFlagProvider}. */
-export interface FileFlagProviderOptions {
+/** Options of {@link FileFlagProvider} (`source` defaults to `file:<path>`). */
+export interface FileFlagProviderOptions extends LoadedFlagProviderOptions {
   /** Path of the JSON flag document, e.g. `{"mode":"source_first","source":"configmap"}` (see {@link FlagDocument}). */
   readonly path: string;
   /**
@@ -28,17 +28,6 @@ export interface FileFlagProviderOptions {
   readonly intervalMs?: number;
   /** Mode to use when the file is missing or invalid at `start()`. Without it, `start()` rejects. */
   readonly initial?: Mode;
-  /**
-   * Called when the file cannot be read or holds an invalid document; the last good
-   * state stays in force. @defaultValue none (kept in `lastError`)
-   */
-  readonly onError?: (error: FlagLoadError | InvalidModeError) => void;
-  /** Called when a listener throws. @defaultValue re-throws from a microtask */
-  readonly onListenerError?: (error: unknown, next: FlagState, previous: FlagState) => void;
-  /** Recorded as `source` of states whose document has none. @defaultValue `file:<path>` */
-  readonly source?: string;
-  /** Clock, in milliseconds since the epoch. @defaultValue `Date.now` */
-  readonly now?: () => number;
 }
 
 const MAX_TIMER_MS = 2_147_483_647;

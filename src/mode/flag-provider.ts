@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { FlagLoadError, InvalidModeError } from '../errors.js';
 import type { Mode } from './modes.js';
 
 /**
@@ -115,4 +116,35 @@ export interface FlagProvider {
   start?(): Promise<void>;
   /** Stops watching (timers, connections). The state in force stays readable. */
   close?(): Promise<void>;
+}
+
+/**
+ * Options shared by the providers that load their state from somewhere else (polling function, file, Redis):
+ * how load errors, throwing listeners, the audit source and the clock are handled.
+ */
+export interface LoadedFlagProviderOptions {
+  /**
+   * Called when a load fails ({@link FlagLoadError}, the underlying error in `cause`) or returns something that is
+   * not a mode ({@link InvalidModeError}). The last good state stays in force: a provider never falls back to a
+   * default. Errors that reject `start()` are not passed here too.
+   *
+   * @defaultValue none: the error is kept by the provider (`lastError`) only (a config-source outage must not crash
+   *   the fleet); pass a function to log it.
+   */
+  readonly onError?: (error: FlagLoadError | InvalidModeError) => void;
+  /**
+   * Called when a listener throws (with the error and the change it was told of); the other listeners and the
+   * change go on regardless.
+   *
+   * @defaultValue re-throws from a microtask
+   */
+  readonly onListenerError?: (error: unknown, next: FlagState, previous: FlagState) => void;
+  /** Recorded as the `source` of states whose loaded value names none. */
+  readonly source?: string;
+  /**
+   * Clock for `updatedAt`, in milliseconds since the epoch.
+   *
+   * @defaultValue `Date.now`
+   */
+  readonly now?: () => number;
 }

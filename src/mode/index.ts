@@ -17,7 +17,7 @@ export {
   type Mode,
   type Side,
 } from './modes.js';
-export type { FlagListener, FlagProvider, FlagState, FlagStateLike, ReadRoutingSettings } from './flag-provider.js';
+export type { FlagListener, FlagProvider, FlagState, FlagStateLike, LoadedFlagProviderOptions, ReadRoutingSettings } from './flag-provider.js';
 export { InMemoryFlagProvider, type InMemoryFlagProviderOptions, type SetModeOptions } from './in-memory-flag-provider.js';
 export {
   DEFAULT_POLL_INTERVAL_MS,

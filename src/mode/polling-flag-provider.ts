@@ -6,7 +6,7 @@
  * @module
  */
 import { ClosedError, FlagLoadError, FlagsNotReadyError, InvalidModeError, InvalidOptionError } from '../errors.js';
-import type { FlagListener, FlagProvider, FlagState, FlagStateLike } from './flag-provider.js';
+import type { FlagListener, FlagProvider, FlagState, FlagStateLike, LoadedFlagProviderOptions } from './flag-provider.js';
 import { FlagListeners, freezeState, reportSafely } from './internal.js';
 import { MODES, parseMode, type Mode } from './modes.js';
 
@@ -18,7 +18,7 @@ import { MODES, parseMode, type Mode } from './modes.js';
 export type PolledFlag = string | FlagStateLike;
 
 /** Options of {@link PollingFlagProvider}. */
-export interface PollingFlagProviderOptions {
+export interface PollingFlagProviderOptions extends LoadedFlagProviderOptions {
   /**
    * Reads the mode from its source. May be synchronous or return a promise.
    * It is never called again before the previous call settled. Give it a
@@ -40,31 +40,6 @@ export interface PollingFlagProviderOptions {
    * resolves.
    */
   initial?: Mode;
-  /**
-   * Called when a read fails ({@link FlagLoadError}, the thrown error in
-   * `cause`) or returns something that is not a mode ({@link InvalidModeError}).
-   * The last good mode stays in force: the provider never falls back to a
-   * default. Errors that reject `start()` or `refresh()` are not passed here
-   * too.
-   *
-   * @defaultValue none: the error is kept in {@link PollingFlagProvider.lastError} only
-   *   (a config-center outage must not crash the fleet); pass a function to log it.
-   */
-  onError?: (error: FlagLoadError | InvalidModeError) => void;
-  /**
-   * Called when a listener throws; see {@link InMemoryFlagProviderOptions.onListenerError}.
-   *
-   * @defaultValue re-throws from a microtask
-   */
-  onListenerError?: (error: unknown, next: FlagState, previous: FlagState) => void;
-  /** Recorded as the `source` of states read as a bare mode name (a {@link FlagStateLike} may carry its own). */
-  source?: string;
-  /**
-   * Clock for `updatedAt`, in milliseconds since the epoch.
-   *
-   * @defaultValue `Date.now`
-   */
-  now?: () => number;
 }
 
 /** Default of {@link PollingFlagProviderOptions.intervalMs}. */

@@ -13,7 +13,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ClosedError, FlagLoadError, FlagsNotReadyError, InvalidModeError, InvalidOptionError } from '../errors.js';
-import type { FlagListener, FlagProvider, FlagState } from './flag-provider.js';
+import type { FlagListener, FlagProvider, FlagState, LoadedFlagProviderOptions } from './flag-provider.js';
 import { FlagListeners, reportSafely } from './internal.js';
 import { parseMode, type Mode } from './modes.js';
 import { checkRedisConnection, openRedis, redisFlagKeys, type RedisClientLike, type RedisConnection, type RedisFlagKeys } from './redis-client.js';
@@ -74,7 +74,8 @@ export interface InstanceAck {
 }
 
 /** Options of {@link RedisFlagProvider}: a `redis` client or `connection` settings, and the rest. */
-export type RedisFlagProviderOptions = RedisConnection & {
+export type RedisFlagProviderOptions = RedisConnection &
+  LoadedFlagProviderOptions & {
   /** The flag key. @defaultValue `'dualwrite:flags'` */
   readonly key?: string;
   /** This instance's id in acknowledgements. @defaultValue `<hostname>:<pid>:<random>` */
@@ -102,19 +103,8 @@ export type RedisFlagProviderOptions = RedisConnection & {
    * is no longer counted by {@link RedisModeController}. Must exceed `heartbeatMs`. @defaultValue 15000
    */
   readonly instanceTtlMs?: number;
-  /**
-   * Called when reading the key fails or its content is invalid; the last good
-   * state stays in force. @defaultValue none (kept in `status().lastError`)
-   */
-  readonly onError?: (error: FlagLoadError | InvalidModeError) => void;
   /** Called when `status()` changes (connection lost or back, stale). Log it loudly. */
   readonly onStatusChange?: (status: RedisFlagStatus) => void;
-  /** Called when a listener throws. @defaultValue re-throws from a microtask */
-  readonly onListenerError?: (error: unknown, next: FlagState, previous: FlagState) => void;
-  /** Recorded as `source` of states whose document has none. */
-  readonly source?: string;
-  /** Clock, in milliseconds since the epoch. @defaultValue `Date.now` */
-  readonly now?: () => number;
 };
 
 const MAX_TIMER_MS = 2_147_483_647;
