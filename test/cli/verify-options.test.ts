@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verify } from '../../src/migrate/verify.js';
-import { createTestDatabases, spawnTestServer, urlWithDatabase, type TestDatabases } from '../support/databases.js';
-import { canSpawnServers, type SpawnedServer } from '../support/servers.js';
+import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+import { spawnReplicaPair, type ReplicaPair } from '../support/replication.js';
+import { canSpawnServers } from '../support/servers.js';
 import { closedPort, expectOneLineError, jsonLines, runCli } from './helpers.js';
 
 const DIGITS = '(SELECT 0 n UNION SELECT 1 UNION SELECT 2 UNION SELECT 3 UNION SELECT 4 UNION SELECT 5 UNION SELECT 6 UNION SELECT 7 UNION SELECT 8 UNION SELECT 9)';
@@ -212,55 +213,23 @@ describe('verify --source-replica: checks before reading', () => {
 
 describe.skipIf(!canSpawnServers())('verify --source-replica / --target-replica with a real, stale replica', () => {
   const ROWS = 2000;
-  let primary: SpawnedServer;
-  let replica: SpawnedServer;
+  let pair: ReplicaPair;
   let primaryPool: Pool;
   let replicaPool: Pool;
   let primaryUrl: string;
   let replicaUrl: string;
 
-  async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-
   beforeAll(async () => {
-    [primary, replica] = await Promise.all([spawnTestServer({ name: 'cli-verify-primary' }), spawnTestServer({ name: 'cli-verify-replica' })]);
-    const admin = await mysql.createConnection({ uri: replica.url });
-    try {
-      await admin.query(`CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${Number(new URL(primary.url).port)}, MASTER_USER = 'root', MASTER_USE_GTID = slave_pos`);
-      await admin.query('START SLAVE');
-    } finally {
-      await admin.end();
-    }
-    const setup = await mysql.createConnection({ uri: primary.url });
-    try {
-      await setup.query(`CREATE DATABASE \`${db.name}\``);
-    } finally {
-      await setup.end();
-    }
-    primaryUrl = urlWithDatabase(primary.url, db.name);
-    replicaUrl = urlWithDatabase(replica.url, db.name);
+    pair = await spawnReplicaPair('cli-verify', db.name);
+    ({ primaryUrl, replicaUrl } = pair);
     primaryPool = mysql.createPool({ uri: primaryUrl, connectionLimit: 4 });
     // The same table on the spawned primary (replicated) and on the run's source and target.
     for (const pool of [primaryPool, db.source, db.target]) {
       await pool.query('CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(40) NOT NULL, n INT NOT NULL)');
       await pool.query(`INSERT INTO t SELECT id, CONCAT('row ', id), id % 7 FROM ${sequence(ROWS)}`);
     }
-    await waitFor(async () => {
-      const probe = await mysql.createConnection({ uri: replica.url });
-      try {
-        const [found] = await probe.query('SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [db.name, 't']);
-        return Number((found as { n: number }[])[0]?.n) === 1;
-      } finally {
-        await probe.end();
-      }
-    }, 'the replica to create the table');
+    await pair.caughtUp('t', ROWS);
     replicaPool = mysql.createPool({ uri: replicaUrl, connectionLimit: 2 });
-    await waitFor(async () => Number((await rows(replicaPool, 'SELECT COUNT(*) AS n FROM t'))[0]?.n) === ROWS, 'the replica to catch up');
     // The replica stops applying: the rows changed from now on (on every side, as dual-writes would) are stale there.
     await replicaPool.query('STOP SLAVE SQL_THREAD');
     for (const pool of [primaryPool, db.source, db.target]) {
@@ -271,7 +240,7 @@ describe.skipIf(!canSpawnServers())('verify --source-replica / --target-replica 
 
   afterAll(async () => {
     await Promise.allSettled([primaryPool?.end(), replicaPool?.end()]);
-    await Promise.allSettled([primary?.stop(), replica?.stop()]);
+    await pair?.stop();
   });
 
   it('--source-replica: the first pass reads the stale replica, its five candidates are resolved on the primaries, exit 0', async () => {

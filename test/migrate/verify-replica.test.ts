@@ -8,70 +8,34 @@
 import mysql, { type Pool } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verify, type Difference } from '../../src/migrate/verify.js';
-import { createTestDatabases, spawnTestServer, type TestDatabases } from '../support/databases.js';
-import { canSpawnServers, urlWithDatabase, type SpawnedServer } from '../support/servers.js';
+import { createTestDatabases, type TestDatabases } from '../support/databases.js';
+import { spawnReplicaPair, type ReplicaPair } from '../support/replication.js';
+import { canSpawnServers } from '../support/servers.js';
 
 const ROWS = 2000;
 let db: TestDatabases;
-let primary: SpawnedServer;
-let replica: SpawnedServer;
+let pair: ReplicaPair;
 let primaryPool: Pool;
 let replicaPool: Pool;
 
 const rows = Array.from({ length: ROWS }, (_, i) => [i + 1, `row ${i + 1}`, i % 7]);
 
-async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function count(pool: Pool): Promise<number> {
-  const [result] = await pool.query('SELECT COUNT(*) AS n FROM t');
-  return Number((result as { n: number | string }[])[0]?.n);
-}
-
 describe.skipIf(!canSpawnServers())('a replica for the first pass', () => {
   beforeAll(async () => {
     db = await createTestDatabases('verify_replica');
-    [primary, replica] = await Promise.all([spawnTestServer({ name: 'verify-primary' }), spawnTestServer({ name: 'verify-replica' })]);
-    const port = new URL(primary.url).port;
-    const admin = await mysql.createConnection({ uri: replica.url });
-    try {
-      await admin.query(`CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${Number(port)}, MASTER_USER = 'root', MASTER_USE_GTID = slave_pos`);
-      await admin.query('START SLAVE');
-    } finally {
-      await admin.end();
-    }
-    const setup = await mysql.createConnection({ uri: primary.url });
-    try {
-      await setup.query(`CREATE DATABASE \`${db.name}\``);
-    } finally {
-      await setup.end();
-    }
-    primaryPool = mysql.createPool({ uri: urlWithDatabase(primary.url, db.name), connectionLimit: 6 });
+    pair = await spawnReplicaPair('verify', db.name);
+    primaryPool = mysql.createPool({ uri: pair.primaryUrl, connectionLimit: 6 });
     for (const pool of [primaryPool, db.target]) {
       await pool.query('CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(40) NOT NULL, n INT NOT NULL)');
       await pool.query('INSERT INTO t VALUES ?', [rows]);
     }
-    await waitFor(async () => {
-      const probe = await mysql.createConnection({ uri: replica.url });
-      try {
-        const [tables] = await probe.query('SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [db.name, 't']);
-        return Number((tables as { n: number }[])[0]?.n) === 1;
-      } finally {
-        await probe.end();
-      }
-    }, 'the replica to create the table');
-    replicaPool = mysql.createPool({ uri: urlWithDatabase(replica.url, db.name), connectionLimit: 6 });
-    await waitFor(async () => (await count(replicaPool)) === ROWS, 'the replica to catch up');
+    await pair.caughtUp('t', ROWS);
+    replicaPool = mysql.createPool({ uri: pair.replicaUrl, connectionLimit: 6 });
   });
 
   afterAll(async () => {
     await Promise.allSettled([primaryPool?.end(), replicaPool?.end()]);
-    await Promise.allSettled([primary?.stop(), replica?.stop()]);
+    await pair?.stop();
     await db?.drop();
   });
 
