@@ -14,7 +14,7 @@ import { drizzleClient } from '../../src/adapters/drizzle.js';
 import { createDriver, type DualDriver, type DualPool } from '../../src/index.js';
 import type { ReplayFailure } from '../../src/replay/failure.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
-import { collectFailures, expectBothSides, expectNumberedBy, offsetSecondaryIds, Rollback, runWorkflow, type Item, type OrmWorkflow } from './workflow.js';
+import { collectFailures, Rollback, runAcrossSwitch, type Item, type OrmWorkflow } from './workflow.js';
 
 const items = mysqlTable('items', {
   id: int('id').autoincrement().primaryKey(),
@@ -107,20 +107,6 @@ describe('Drizzle on a dual-write pool', () => {
   it('runs its migrations on both sides, and keeps both sides identical through a switch from source_first to target_first', async () => {
     await migrate(orm, { migrationsFolder: folder });
     const tables = ['items', '__drizzle_migrations'];
-    await offsetSecondaryIds(db, 'source_first');
-    const afterSourceFirst = await runWorkflow(workflow, 'a', new Map());
-    await expectBothSides(db, afterSourceFirst, tables);
-    expectNumberedBy('source_first', new Map(), afterSourceFirst);
-
-    await driver.setMode('target_first');
-    await offsetSecondaryIds(db, 'target_first');
-    const afterTargetFirst = await runWorkflow(workflow, 'b', afterSourceFirst);
-    await expectBothSides(db, afterTargetFirst, tables);
-    expectNumberedBy('target_first', afterSourceFirst, afterTargetFirst);
-
-    expect(failures).toEqual([]);
-    const stats = driver.stats();
-    expect(stats.replayedWrites.target).toBeGreaterThan(0);
-    expect(stats.replayedWrites.source).toBeGreaterThan(0);
+    await runAcrossSwitch(db, driver, workflow, tables, failures);
   });
 });

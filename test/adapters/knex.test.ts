@@ -8,7 +8,7 @@ import { knexClient } from '../../src/adapters/knex.js';
 import { createDriver, type DualDriver, type DualPool } from '../../src/index.js';
 import type { ReplayFailure } from '../../src/replay/failure.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
-import { collectFailures, expectBothSides, expectNumberedBy, offsetSecondaryIds, Rollback, runWorkflow, type Item, type OrmWorkflow } from './workflow.js';
+import { collectFailures, Rollback, runAcrossSwitch, type Item, type OrmWorkflow } from './workflow.js';
 
 /** Migrations as Knex runs them from files, given in memory. */
 const migrationSource: Knex.MigrationSource<string> = {
@@ -75,21 +75,7 @@ async function switchOver(db: TestDatabases, driver: DualDriver, k: Knex, failur
   expect(applied).toEqual(['20240101000000_create_items']);
   const tables = ['items', 'knex_migrations', 'knex_migrations_lock'];
   const workflow = workflowOf(() => k);
-  await offsetSecondaryIds(db, 'source_first');
-  const afterSourceFirst = await runWorkflow(workflow, 'a', new Map());
-  await expectBothSides(db, afterSourceFirst, tables);
-  expectNumberedBy('source_first', new Map(), afterSourceFirst);
-
-  await driver.setMode('target_first');
-  await offsetSecondaryIds(db, 'target_first');
-  const afterTargetFirst = await runWorkflow(workflow, 'b', afterSourceFirst);
-  await expectBothSides(db, afterTargetFirst, tables);
-  expectNumberedBy('target_first', afterSourceFirst, afterTargetFirst);
-
-  expect(failures).toEqual([]);
-  const stats = driver.stats();
-  expect(stats.replayedWrites.target).toBeGreaterThan(0);
-  expect(stats.replayedWrites.source).toBeGreaterThan(0);
+  await runAcrossSwitch(db, driver, workflow, tables, failures);
 }
 
 describe('Knex with dualwrite/knex (its own pool of dual-write connections)', () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDriver, type DualDriver, type DualPool } from '../../src/index.js';
 import type { ReplayFailure } from '../../src/replay/failure.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
-import { collectFailures, expectBothSides, expectNumberedBy, offsetSecondaryIds, Rollback, runWorkflow, type Item, type OrmWorkflow } from './workflow.js';
+import { collectFailures, Rollback, runAcrossSwitch, type Item, type OrmWorkflow } from './workflow.js';
 
 interface Database {
   items: { id: Generated<number>; name: string; qty: Generated<number> };
@@ -106,20 +106,6 @@ describe('Kysely on a dual-write pool', () => {
     expect(error).toBeUndefined();
     expect(results?.map((r) => [r.migrationName, r.status])).toEqual([['2024_01_01_create_items', 'Success']]);
     const tables = ['items', 'kysely_migration', 'kysely_migration_lock'];
-    await offsetSecondaryIds(db, 'source_first');
-    const afterSourceFirst = await runWorkflow(workflow, 'a', new Map());
-    await expectBothSides(db, afterSourceFirst, tables);
-    expectNumberedBy('source_first', new Map(), afterSourceFirst);
-
-    await driver.setMode('target_first');
-    await offsetSecondaryIds(db, 'target_first');
-    const afterTargetFirst = await runWorkflow(workflow, 'b', afterSourceFirst);
-    await expectBothSides(db, afterTargetFirst, tables);
-    expectNumberedBy('target_first', afterSourceFirst, afterTargetFirst);
-
-    expect(failures).toEqual([]);
-    const stats = driver.stats();
-    expect(stats.replayedWrites.target).toBeGreaterThan(0);
-    expect(stats.replayedWrites.source).toBeGreaterThan(0);
+    await runAcrossSwitch(db, driver, workflow, tables, failures);
   });
 });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDriver, type DualDriver } from '../../src/index.js';
 import type { ReplayFailure } from '../../src/replay/failure.js';
 import { createTestDatabases, type TestDatabases } from '../support/databases.js';
-import { collectFailures, expectBothSides, expectNumberedBy, offsetSecondaryIds, Rollback, runWorkflow, type Item, type OrmWorkflow } from './workflow.js';
+import { collectFailures, Rollback, runAcrossSwitch, type Item, type OrmWorkflow } from './workflow.js';
 
 class ItemModel extends Model {
   declare id: number;
@@ -96,20 +96,6 @@ const workflow: OrmWorkflow = {
 describe('Sequelize on the dual-write driver', () => {
   it('syncs its schema to both sides, and keeps both sides identical through a switch from source_first to target_first', async () => {
     await sequelize.sync();
-    await offsetSecondaryIds(db, 'source_first');
-    const afterSourceFirst = await runWorkflow(workflow, 'a', new Map());
-    await expectBothSides(db, afterSourceFirst, ['items']);
-    expectNumberedBy('source_first', new Map(), afterSourceFirst);
-
-    await driver.setMode('target_first');
-    await offsetSecondaryIds(db, 'target_first');
-    const afterTargetFirst = await runWorkflow(workflow, 'b', afterSourceFirst);
-    await expectBothSides(db, afterTargetFirst, ['items']);
-    expectNumberedBy('target_first', afterSourceFirst, afterTargetFirst);
-
-    expect(failures).toEqual([]);
-    const stats = driver.stats();
-    expect(stats.replayedWrites.target).toBeGreaterThan(0);
-    expect(stats.replayedWrites.source).toBeGreaterThan(0);
+    await runAcrossSwitch(db, driver, workflow, ['items'], failures);
   });
 });

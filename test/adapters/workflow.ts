@@ -111,6 +111,29 @@ export function collectFailures(driver: DualDriver): ReplayFailure[] {
   return failures;
 }
 
+/**
+ * The part every ORM test shares: the workflow in `source_first`, a switch to `target_first`, the workflow again;
+ * after each run both sides hold exactly the rows the tool reported (compared independently) with IDs numbered by
+ * the primary side, and the run ended with no replay failure and replays in both directions.
+ */
+export async function runAcrossSwitch(db: TestDatabases, driver: DualDriver, workflow: OrmWorkflow, tables: readonly string[], failures: readonly ReplayFailure[]): Promise<void> {
+  await offsetSecondaryIds(db, 'source_first');
+  const afterSourceFirst = await runWorkflow(workflow, 'a', new Map());
+  await expectBothSides(db, afterSourceFirst, tables);
+  expectNumberedBy('source_first', new Map(), afterSourceFirst);
+
+  await driver.setMode('target_first');
+  await offsetSecondaryIds(db, 'target_first');
+  const afterTargetFirst = await runWorkflow(workflow, 'b', afterSourceFirst);
+  await expectBothSides(db, afterTargetFirst, tables);
+  expectNumberedBy('target_first', afterSourceFirst, afterTargetFirst);
+
+  expect(failures).toEqual([]);
+  const stats = driver.stats();
+  expect(stats.replayedWrites.target).toBeGreaterThan(0);
+  expect(stats.replayedWrites.source).toBeGreaterThan(0);
+}
+
 /** A failure a test throws to make the ORM roll back. */
 export class Rollback extends Error {
   constructor() {
