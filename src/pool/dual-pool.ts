@@ -8,13 +8,14 @@ import { EventEmitter } from 'node:events';
 import type { Pool, PoolConnection, QueryOptions, QueryResult } from 'mysql2';
 import { DualWriteError } from '../errors.js';
 import type { FlagState } from '../mode/flag-provider.js';
-import { parseMode, primarySide, writesBothSides, type Mode } from '../mode/modes.js';
+import { parseMode, primarySide, writesBothSides, type Mode, type Side } from '../mode/modes.js';
 import type { ModePin, WriteTicket } from '../mode/switch-gate.js';
 import type { CircuitState } from '../replay/circuit-breaker.js';
 import type { ReplayFailure } from '../replay/failure.js';
 import { autocommitWrite } from './autocommit-write.js';
 import { DualConnection } from './dual-connection.js';
 import { DualQuery, type QueryHandle } from './dual-query.js';
+import { readSide } from './read-side.js';
 import { DualEngine, type DualPoolStats, type ModeChange } from './engine.js';
 import { forwardEvents } from './forward-events.js';
 import type { DualPoolOptions } from './options.js';
@@ -224,8 +225,8 @@ export class DualPool extends EventEmitter {
   #dispatch(method: Method, sql: string | QueryOptions, values: unknown, callback: unknown): QueryHandle {
     const engine = this.engine;
     const { statement, args } = engine.statement(method, sql, values, callback, primarySide(engine.gate.currentMode));
-    const forward = (mode: Mode, done?: () => void): QueryHandle => {
-      const pool = engine.sides[primarySide(mode)].pool as unknown as Record<Method, (...a: unknown[]) => QueryHandle | undefined>;
+    const forward = (side: Side, done?: () => void): QueryHandle => {
+      const pool = engine.sides[side].pool as unknown as Record<Method, (...a: unknown[]) => QueryHandle | undefined>;
       const cb = args.callback;
       const wrapped: ResultCallback | undefined = done === undefined ? cb : (error, result, fields) => {
         done();
@@ -236,10 +237,11 @@ export class DualPool extends EventEmitter {
       return handle as QueryHandle;
     };
     const cls = statement.analysis.class;
-    if (cls === 'read' || cls === 'transaction' || cls === 'session') return forward(engine.gate.currentMode);
+    if (cls === 'read') return forward(readSide(engine, statement, engine.gate.appliedState));
+    if (cls === 'transaction' || cls === 'session') return forward(primarySide(engine.gate.currentMode));
     const entered = engine.gate.enter();
     if (!(entered instanceof Promise) && !writesBothSides(entered.mode)) {
-      return forward(entered.mode, once(() => entered.leave()));
+      return forward(primarySide(entered.mode), once(() => entered.leave()));
     }
     const query = new DualQuery(statement.text, statement.values, args.callback);
     void Promise.resolve(entered).then(
