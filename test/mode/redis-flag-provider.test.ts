@@ -1,11 +1,8 @@
 /**
  * RedisFlagProvider and RedisModeController against a real Redis: a private redis-server spawned on a free port,
- * with a small TCP proxy between a provider and the server to cut its connections (test/faults/fault-proxy.ts
- * frames the MySQL protocol, so it cannot carry Redis traffic).
+ * with a small TCP proxy between a provider and the server to cut its connections (test/support/redis-server.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -16,35 +13,21 @@ import { RedisModeController, SwitchNotAppliedError } from '../../src/mode/redis
 import { createPool } from '../../src/index.js';
 import { until } from '../pool/helpers.js';
 import { createTestDatabases } from '../support/databases.js';
+import { CutProxy, spawnRedisServer, type PrivateRedis } from '../support/redis-server.js';
 
-let server: ChildProcess;
+let redisServer: PrivateRedis;
 let port: number;
 let admin: Redis;
 const open: Array<{ close(): Promise<void> }> = [];
 const keys: string[] = [];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
 beforeAll(async () => {
-  port = await freePort();
-  server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  admin = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => 50 });
-  admin.on('error', () => undefined); // refused until the server listens
-  await until(() => admin.status === 'ready' || (void admin.connect().catch(() => undefined), false), 'the private redis-server');
+  redisServer = await spawnRedisServer();
+  ({ port, admin } = redisServer);
 });
 
 afterAll(async () => {
-  await admin.quit();
-  server.kill();
+  await redisServer.stop();
 });
 
 afterEach(async () => {
@@ -78,70 +61,6 @@ function provider(key: string, options: Partial<RedisFlagProviderOptions> & { vi
   const p = new RedisFlagProvider({ redis: client(via), key, ...rest });
   open.push(p);
   return p;
-}
-
-/** A byte-for-byte TCP proxy to the private server that can cut its connections and refuse new ones. */
-class CutProxy {
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
-  #refusing = false;
-
-  private constructor(server: Server) {
-    this.#server = server;
-  }
-
-  static async start(upstreamPort: number): Promise<CutProxy> {
-    const server = createServer();
-    const proxy = new CutProxy(server);
-    server.on('connection', (client) => proxy.#accept(client, upstreamPort));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return proxy;
-  }
-
-  get port(): number {
-    const address = this.#server.address();
-    return typeof address === 'object' && address !== null ? address.port : 0;
-  }
-
-  /** Resets every open connection. */
-  cut(): void {
-    for (const socket of this.#sockets) socket.resetAndDestroy();
-    this.#sockets.clear();
-  }
-
-  /** Resets new connections as they arrive (until {@link acceptNew}). */
-  refuseNew(): void {
-    this.#refusing = true;
-  }
-
-  acceptNew(): void {
-    this.#refusing = false;
-  }
-
-  async close(): Promise<void> {
-    this.cut();
-    await new Promise((resolve) => this.#server.close(resolve));
-  }
-
-  #accept(client: Socket, upstreamPort: number): void {
-    if (this.#refusing) {
-      client.resetAndDestroy();
-      return;
-    }
-    const upstream = connect(upstreamPort, '127.0.0.1');
-    for (const [from, to] of [
-      [client, upstream],
-      [upstream, client],
-    ] as const) {
-      this.#sockets.add(from);
-      from.pipe(to);
-      from.on('error', () => to.destroy());
-      from.on('close', () => {
-        this.#sockets.delete(from);
-        to.destroy();
-      });
-    }
-  }
 }
 
 async function proxy(): Promise<CutProxy> {
