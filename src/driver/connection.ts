@@ -5,7 +5,7 @@
  * connections (Sequelize, Knex).
  *
  * It holds one connection per side and follows the mode: between transactions, the first statement after a mode
- * switch moves the session to the new mode (the session statements it ran are replayed first on a side that has
+ * switch (the default mode or a table's mode) moves the session to the new modes (the session statements it ran are replayed first on a side that has
  * not seen them). A transaction, `SET autocommit = 0`, temporary tables and LOCK TABLES keep the mode they began in
  * until they end, as a checked-out connection of the pool does.
  *
@@ -22,6 +22,7 @@ import type { SessionSidePool } from './side-pool.js';
 import { DualWriteError } from '../errors.js';
 import { primarySide, type Mode, type Side } from '../mode/modes.js';
 import type { WriteTicket } from '../mode/switch-gate.js';
+import { sameModes } from '../mode/table-modes.js';
 import type { DualConnection } from '../pool/dual-connection.js';
 import type { DualPool } from '../pool/dual-pool.js';
 import type { QueryHandle } from '../pool/dual-query.js';
@@ -299,10 +300,10 @@ export class DualDriverConnection extends EventEmitter {
       return handle;
     };
     const current = this.#current;
-    if (current !== null && this.#queue.length === 0 && !this.#pumping && !this.#forceMove && (pinned || current.mode === this.#pool.mode)) {
+    if (current !== null && this.#queue.length === 0 && !this.#pumping && !this.#forceMove && (pinned || sameModes(current.flagState, this.#pool.flagState))) {
       if (!write) return send(current, null);
       const entered = this.#pool.engine.gate.enter();
-      if (!(entered instanceof Promise) && entered.mode === current.mode) return send(current, once(() => entered.leave()));
+      if (!(entered instanceof Promise) && sameModes(entered.state, current.flagState)) return send(current, once(() => entered.leave()));
       const relay = new QueryRelay(text, bound, cb);
       this.#enqueue({ pinned, write, entered, send: (c, leave) => relay.attach(send(c, leave)), fail: (e) => relay.fail(e) });
       return relay;
@@ -332,7 +333,7 @@ export class DualDriverConnection extends EventEmitter {
         let entered = item.entered;
         for (;;) {
           const current = this.#current;
-          if (current === null || this.#forceMove || (!item.pinned && current.mode !== this.#pool.mode)) {
+          if (current === null || this.#forceMove || (!item.pinned && !sameModes(current.flagState, this.#pool.flagState))) {
             if (entered !== null) {
               // Never wait for a check-out while holding a ticket: a switch waiting for the ticket would wait forever.
               (entered instanceof Promise ? await entered : entered).leave();
@@ -345,7 +346,7 @@ export class DualDriverConnection extends EventEmitter {
           const got = entered ?? this.#pool.engine.gate.enter();
           entered = null;
           ticket = got instanceof Promise ? await got : got;
-          if (ticket.mode === current.mode && this.#current === current) break;
+          if (sameModes(ticket.state, current.flagState) && this.#current === current) break;
           ticket.leave(); // a switch came in between: move to its mode first
           ticket = null;
         }

@@ -11,19 +11,23 @@ import type { FlagLoadError, InvalidModeError } from '../errors.js';
 import type { Mode } from './modes.js';
 
 /**
- * Read-routing settings carried by a {@link FlagState}.
- *
- * Reserved: a later issue fills and honours these; today's providers never
- * set them and the pool ignores them. Every field is optional so that new
- * settings can be added without breaking providers or callers.
+ * Read-routing settings carried by a {@link FlagState}: the fleet-wide shares of pool-level reads that are gray
+ * (served by the secondary side) or shadowed (also run on the secondary side and compared). A field given here
+ * overrides the pool's own `readRouting` option of the same name; an absent field leaves the pool's option in
+ * force. Every field is optional so that new settings can be added without breaking providers or callers.
+ * See docs/read-routing.md.
  */
 export interface ReadRoutingSettings {
   /**
-   * Percentage (0 to 100) of reads sent to the secondary side in the `*_first`
-   * modes, to try the secondary under real load before it becomes primary
-   * ("gray reads"). Reserved for a later issue.
+   * Percentage (0 to 100) of pool-level reads served by the secondary side in the `*_first` modes ("gray
+   * reads"), to try the secondary under real load before it becomes primary.
    */
   readonly grayReadPercent?: number;
+  /**
+   * Percentage (0 to 100) of pool-level reads also run on the secondary side in the `*_first` modes, whose result
+   * is compared with the primary's ("shadow reads"); the caller always gets the primary's answer.
+   */
+  readonly shadowReadPercent?: number;
 }
 
 /**
@@ -43,18 +47,18 @@ export interface FlagState {
   /** Who or what set this state (an operator, a tool, a config key), for the audit. */
   readonly source?: string;
   /**
-   * Per-table mode overrides, keyed by `schema.table`.
-   *
-   * Reserved: a later issue fills and honours these; today's providers never
-   * set them and the pool uses {@link FlagState.mode} for every table.
+   * Per-table mode overrides, keyed by `schema.table` (matched case-insensitively): such a table runs in its own
+   * mode instead of {@link FlagState.mode}, so that a migration can move one table at a time. Absent (or empty)
+   * means every table runs in `mode`. See docs/modes.md, "Per-table modes".
    */
   readonly tableModes?: Readonly<Record<string, Mode>>;
   /**
-   * Read-routing settings.
-   *
-   * Reserved: a later issue fills and honours these; today's providers never
-   * set them.
+   * Whether the provider has lost its flag source for longer than it trusts its last value (set by
+   * `RedisFlagProvider` after `staleAfterMs` without Redis). While the state in force is stale, the pool
+   * refuses writes in the `*_only` modes (option `staleWrites`); absent means not stale.
    */
+  readonly stale?: boolean;
+  /** Read-routing settings (gray and shadow read shares), overriding the pool's own options. */
   readonly readRouting?: ReadRoutingSettings;
 }
 
@@ -69,6 +73,8 @@ export interface FlagStateLike {
   readonly source?: string;
   /** When it was set, in milliseconds since the epoch; defaults to the time it was read. */
   readonly updatedAt?: number;
+  /** Per-table mode overrides, keyed by `schema.table` (see {@link FlagState.tableModes}). */
+  readonly tableModes?: Readonly<Record<string, Mode>>;
 }
 
 /**

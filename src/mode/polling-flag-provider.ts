@@ -9,6 +9,7 @@ import { ClosedError, FlagLoadError, FlagsNotReadyError, InvalidModeError, Inval
 import type { FlagListener, FlagProvider, FlagState, FlagStateLike, LoadedFlagProviderOptions } from './flag-provider.js';
 import { FlagListeners, freezeState, reportSafely } from './internal.js';
 import { MODES, parseMode, type Mode } from './modes.js';
+import { checkTableModes } from './table-modes.js';
 
 /**
  * What a {@link PollingFlagProviderOptions.read} function may return: a mode
@@ -240,13 +241,14 @@ export class PollingFlagProvider implements FlagProvider {
     }
     this.#lastError = undefined;
     const previous = this.#state;
-    if (previous !== undefined && previous.mode === input.mode) return undefined;
-    const next = freezeState(
+    if (previous !== undefined && previous.mode === input.mode && sameTableModes(previous.tableModes, input.tableModes)) return undefined;
+    const base = freezeState(
       input.mode,
       previous === undefined ? 0 : previous.version + 1,
       input.updatedAt ?? this.#now(),
       input.source ?? this.#source,
     );
+    const next = input.tableModes === undefined ? base : Object.freeze({ ...base, tableModes: input.tableModes });
     this.#state = next;
     if (previous !== undefined) this.#listeners.notify(next, previous);
     return undefined;
@@ -270,18 +272,38 @@ interface FlagInput {
   mode: Mode;
   source?: string;
   updatedAt?: number;
+  tableModes?: Readonly<Record<string, Mode>>;
 }
 
 /** Checks a read's answer: a mode name, or an object with a `mode`. */
 function toInput(raw: unknown): FlagInput {
   if (typeof raw === 'string') return { mode: parseMode(raw, WHERE) };
   if (typeof raw === 'object' && raw !== null && 'mode' in raw) {
-    const object = raw as { mode: unknown; source?: unknown; updatedAt?: unknown };
+    const object = raw as { mode: unknown; source?: unknown; updatedAt?: unknown; tableModes?: unknown };
     const mode = parseMode(object.mode, `the \`mode\` field returned by ${WHERE}`);
     const input: FlagInput = { mode };
+    const tableModes = readTableModes(object.tableModes);
+    if (tableModes !== undefined) input.tableModes = tableModes;
     if (typeof object.source === 'string') input.source = object.source;
     if (typeof object.updatedAt === 'number' && Number.isFinite(object.updatedAt)) input.updatedAt = object.updatedAt;
     return input;
   }
   throw new InvalidModeError(raw, WHERE, MODES);
+}
+
+/** Checks the `tableModes` of a read's answer (a bad key or mode rejects the whole answer); empty means none. */
+function readTableModes(raw: unknown): Readonly<Record<string, Mode>> | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  try {
+    return checkTableModes(raw as Record<string, Mode>, `the \`tableModes\` field returned by ${WHERE}`);
+  } catch (cause) {
+    throw new InvalidModeError(raw, `the \`tableModes\` field returned by ${WHERE} (${(cause as Error).message})`, MODES, { cause });
+  }
+}
+
+/** Whether two sets of overrides are equal (both absent counts as equal). */
+function sameTableModes(a: Readonly<Record<string, Mode>> | undefined, b: Readonly<Record<string, Mode>> | undefined): boolean {
+  const x = Object.entries(a ?? {});
+  if (x.length !== Object.keys(b ?? {}).length) return false;
+  return x.every(([table, mode]) => b?.[table] === mode);
 }

@@ -11,6 +11,7 @@
 import { InvalidModeError } from '../errors.js';
 import type { FlagState, ReadRoutingSettings } from './flag-provider.js';
 import { MODES, parseMode, type Mode } from './modes.js';
+import { isTableKey } from './table-modes.js';
 
 /** A flag document, checked. */
 export interface FlagDocument {
@@ -22,9 +23,9 @@ export interface FlagDocument {
   readonly updatedAt?: number;
   /** Who set it, when the document says. */
   readonly source?: string;
-  /** Per-table overrides (reserved: carried into {@link FlagState.tableModes}, not yet honoured by the pool). */
+  /** Per-table overrides, carried into {@link FlagState.tableModes} (see docs/modes.md, "Per-table modes"). */
   readonly tableModes?: Readonly<Record<string, Mode>>;
-  /** Read routing (reserved: carried into {@link FlagState.readRouting}, not yet honoured by the pool). */
+  /** Read routing: gray and shadow read shares, carried into {@link FlagState.readRouting}. */
   readonly readRouting?: ReadRoutingSettings;
 }
 
@@ -66,7 +67,11 @@ function parseTableModes(value: unknown, where: string): Readonly<Record<string,
     throw new InvalidModeError(value, `the "tableModes" field of ${where} (expected an object of "schema.table": mode)`, MODES);
   }
   const modes: Record<string, Mode> = {};
-  for (const [table, mode] of Object.entries(value)) modes[table] = parseMode(mode, `"tableModes"."${table}" of ${where}`);
+  for (const [table, mode] of Object.entries(value)) {
+    // A key without its schema would never match a table: refuse the document rather than ignore the override.
+    if (!isTableKey(table)) throw new InvalidModeError(value, `the "tableModes" field of ${where} (key ${JSON.stringify(table)} is not "schema.table")`, MODES);
+    modes[table] = parseMode(mode, `"tableModes"."${table}" of ${where}`);
+  }
   return Object.freeze(modes);
 }
 
@@ -74,12 +79,16 @@ function parseReadRouting(value: unknown, where: string): ReadRoutingSettings {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidModeError(value, `the "readRouting" field of ${where} (expected an object)`, MODES);
   }
-  const percent = (value as { grayReadPercent?: unknown }).grayReadPercent;
-  if (percent === undefined) return Object.freeze({});
-  if (typeof percent !== 'number' || !(percent >= 0 && percent <= 100)) {
-    throw new InvalidModeError(value, `${where} ("readRouting"."grayReadPercent" must be a number from 0 to 100)`, MODES);
+  const settings: { -readonly [K in keyof ReadRoutingSettings]: ReadRoutingSettings[K] } = {};
+  for (const name of ['grayReadPercent', 'shadowReadPercent'] as const) {
+    const percent = (value as Record<string, unknown>)[name];
+    if (percent === undefined) continue;
+    if (typeof percent !== 'number' || !(percent >= 0 && percent <= 100)) {
+      throw new InvalidModeError(value, `${where} ("readRouting"."${name}" must be a number from 0 to 100)`, MODES);
+    }
+    settings[name] = percent;
   }
-  return Object.freeze({ grayReadPercent: percent });
+  return Object.freeze(settings);
 }
 
 /**

@@ -6,7 +6,10 @@
  * 1. **No reordering across a switch.** When the provider's mode changes, the
  *    writes in flight under the old mode finish (including their replay)
  *    before the first write under the new mode is admitted. Writes that
- *    arrive meanwhile wait, then run under the new mode.
+ *    arrive meanwhile wait, then run under the new mode. A change of the
+ *    per-table modes ({@link FlagState.tableModes}) alone is a switch too, with
+ *    the same rules; a change of anything else (`stale`, read routing) takes
+ *    effect at once, without a drain.
  * 2. **Pinned holders keep their mode.** A transaction, or a connection
  *    checked out with `getConnection()`, pins the mode it started with and
  *    keeps it until it ends. Pins do not delay the switch for everyone else:
@@ -33,7 +36,8 @@
 import { ClosedError, InvalidOptionError } from '../errors.js';
 import type { FlagProvider, FlagState } from './flag-provider.js';
 import { rethrowAsync, reportSafely } from './internal.js';
-import { isAdjacentSwitch, type Mode } from './modes.js';
+import type { Mode } from './modes.js';
+import { isAdjacentStateSwitch, sameModes } from './table-modes.js';
 
 /**
  * A single write admitted by a {@link ModeGate}. Run the write (on the primary
@@ -75,11 +79,14 @@ export interface ModePin {
 export interface SwitchInfo {
   /** The state that was in force before the switch. */
   readonly previous: FlagState;
-  /** Whether the switch moved one step along the migration ({@link isAdjacentSwitch}). */
+  /**
+   * Whether the switch moved one step along the migration: the default mode and every table's effective mode moved
+   * at most one step, and at least one of them moved (`isAdjacentSwitch` applied per table).
+   */
   readonly adjacent: boolean;
   /** How long the new mode waited for the old mode's writes to finish, in milliseconds (0 when none were in flight). */
   readonly drainMs: number;
-  /** Pins still open under a mode other than the new one (they keep their mode until they end). */
+  /** Pins still open under other modes than the new ones, table modes included (they keep their modes until they end). */
   readonly pinsUnderOtherModes: number;
 }
 
@@ -118,8 +125,11 @@ export interface ModeGateOptions {
   onDrainTimeout?: (report: DrainTimeoutReport) => void;
   /**
    * Called once a switch is in force: every write of the old mode has left
-   * and writes now run under `to`. Not called when a state arrives with the
-   * mode already in force (for example a switch reverted before it took effect).
+   * and writes now run under `to`. A switch of per-table modes alone is
+   * reported too (then `from === to`; compare `info.previous.tableModes` and
+   * `state.tableModes`). Not called when a state arrives with the same modes
+   * as in force (for example a switch reverted before it took effect, or a
+   * state that only became stale).
    */
   onSwitch?: (from: Mode, to: Mode, state: FlagState, info: SwitchInfo) => void;
   /**
@@ -218,10 +228,10 @@ export class ModeGate {
     return this.#core.closed;
   }
 
-  /** Pins still open under a mode other than {@link ModeGate.currentMode}. */
+  /** Pins still open under other modes than those in force (the default mode, or a table's mode, differs). */
   get stalePins(): number {
     const core = this.#core;
-    return core.pinsOutside(core.applied.mode);
+    return core.pinsOutside(core.applied);
   }
 
   /**
@@ -311,6 +321,8 @@ class GateCore {
   inFlight = 0;
   waiters: Waiter[] = [];
   readonly pins: Record<Mode, number> = { source_only: 0, source_first: 0, target_first: 0, target_only: 0 };
+  /** Open pins per pinned state (a few entries: the states pinned since the oldest open pin). */
+  readonly pinStates = new Map<FlagState, number>();
   #latestVersion: number;
   #appliedWaiters: AppliedWaiter[] = [];
   /** When the pending switch started waiting, or `undefined` when none waits. */
@@ -332,8 +344,9 @@ class GateCore {
   change(next: FlagState): void {
     if (this.closed || !(next.version > this.#latestVersion)) return;
     this.#latestVersion = next.version;
-    if (next.mode === this.applied.mode) {
-      // Same mode as in force (possibly a pending switch reverted): nothing to drain.
+    if (sameModes(next, this.applied)) {
+      // Same modes as in force, every table included (possibly a pending switch reverted, or only `stale` or read
+      // routing changed): nothing to drain.
       this.target = null;
       this.fast = true;
       this.#endDrain();
@@ -362,6 +375,7 @@ class GateCore {
   newPin(): ModePin {
     const state = this.applied;
     this.pins[state.mode]++;
+    this.pinStates.set(state, (this.pinStates.get(state) ?? 0) + 1);
     return new Pin(this, state, this.#now());
   }
 
@@ -379,11 +393,19 @@ class GateCore {
     });
   }
 
-  /** Open pins under any mode but `mode`. */
-  pinsOutside(mode: Mode): number {
+  /** Open pins whose modes (the default or a table's) differ from those of `state`. */
+  pinsOutside(state: FlagState): number {
     let count = 0;
-    for (const other of Object.keys(this.pins) as Mode[]) if (other !== mode) count += this.pins[other];
+    for (const [pinned, open] of this.pinStates) if (!sameModes(pinned, state)) count += open;
     return count;
+  }
+
+  /** A pin of `state` was released. */
+  unpin(state: FlagState): void {
+    this.pins[state.mode]--;
+    const open = (this.pinStates.get(state) ?? 1) - 1;
+    if (open > 0) this.pinStates.set(state, open);
+    else this.pinStates.delete(state);
   }
 
   whenApplied(version: number): Promise<FlagState> {
@@ -443,9 +465,9 @@ class GateCore {
     if (onSwitch !== undefined) {
       const info: SwitchInfo = {
         previous,
-        adjacent: isAdjacentSwitch(previous.mode, next.mode),
+        adjacent: isAdjacentStateSwitch(previous, next),
         drainMs,
-        pinsUnderOtherModes: this.pinsOutside(next.mode),
+        pinsUnderOtherModes: this.pinsOutside(next),
       };
       this.#callback(() => onSwitch(previous.mode, next.mode, next, info));
     }
@@ -556,7 +578,7 @@ class Pin implements ModePin {
     const core = this.#core;
     if (core === null) return;
     this.#core = null;
-    core.pins[this.mode]--;
+    core.unpin(this.state);
   }
 }
 

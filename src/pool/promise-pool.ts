@@ -18,8 +18,11 @@ export interface DualPoolControls {
   readonly mode: Mode;
   /** The flag provider's state in force. */
   readonly flagState: FlagState;
-  /** Switches the mode (built-in in-memory provider only); resolves once the switch is in force in this process. */
-  setMode(mode: Mode, options?: { source?: string }): Promise<FlagState>;
+  /**
+   * Switches the mode (built-in in-memory provider only), or with `table` the mode of that one `schema.table`;
+   * resolves once the switch is in force in this process.
+   */
+  setMode(mode: Mode, options?: { source?: string; table?: string }): Promise<FlagState>;
   /** Counters since the pool was created. */
   stats(): DualPoolStats;
 }
@@ -43,7 +46,7 @@ export function promisePool(core: DualPool): DualPromisePool {
   Object.defineProperties(view, {
     mode: { get: () => core.mode, enumerable: true },
     flagState: { get: () => core.flagState, enumerable: true },
-    setMode: { value: (mode: Mode, options?: { source?: string }) => core.setMode(mode, options) },
+    setMode: { value: (mode: Mode, options?: { source?: string; table?: string }) => core.setMode(mode, options) },
     stats: { value: () => core.stats() },
   });
   return view as DualPromisePool;
