@@ -22,6 +22,8 @@
  * - Row-image replay: `source_first` `INSERT IGNORE` vs `source_first` plain INSERT (the case says which
  *   replay the pool actually performed: row image, or a repair-log record).
  * - Hot rows: `CALLERS` callers updating 5 rows, `source_first` vs the raw loop (each arm its own 5 rows).
+ * - Read routing: `source_first` point SELECT with shadow reads at 1 % (goal ≥ 0.95) and 100 %, and gray reads at
+ *   30 %, vs the same pool without read routing.
  *
  * After every case whose arms write both sides, both sides of each arm's table are checked to be equal
  * (row count and a checksum of all rows, computed by each server), so a fast but wrong arm cannot pass.
@@ -421,6 +423,43 @@ async function sourceFirstCases(ctx: BenchContext): Promise<CaseRow[]> {
 }
 
 /** Counts the pool's `replayFailure` events, by failure kind. */
+/**
+ * Read routing (docs/read-routing.md): `source_first` point SELECTs with shadow reads at 1 % and 100 % and gray reads
+ * at 30 %, against the same pool without read routing. Each arm has its own pools; both tables hold the same rows
+ * on both sides (a shadow read that reports a mismatch is a bench error, shown in the notes).
+ */
+async function readRoutingCases(ctx: BenchContext): Promise<CaseRow[]> {
+  const rows: CaseRow[] = [];
+  const cases: { label: string; readRouting: { shadowReadPercent?: number; grayReadPercent?: number }; goal: number | null }[] = [
+    { label: 'point SELECT, shadow reads 1 %', readRouting: { shadowReadPercent: 1 }, goal: 0.95 },
+    { label: 'point SELECT, shadow reads 100 %', readRouting: { shadowReadPercent: 100 }, goal: null },
+    { label: 'point SELECT, gray reads 30 %', readRouting: { grayReadPercent: 30 }, goal: null },
+  ];
+  const select = (pool: DualPromisePool, table: string): Op => () => pool.query(`SELECT id, k, name, qty, created_at FROM \`${table}\` WHERE id = ?`, [randomId()]);
+  for (const [i, c] of cases.entries()) {
+    const [tableA, tableB] = [`rr${i}_routed`, `rr${i}_plain`];
+    await freshTable(ctx, tableA, PRELOAD_ROWS);
+    await freshTable(ctx, tableB, PRELOAD_ROWS);
+    const options = { source: { uri: ctx.sourceUrl, connectionLimit: PER_ARM }, target: { uri: ctx.targetUrl, connectionLimit: PER_ARM }, mode: 'source_first' as const };
+    const routed = createPool({ ...options, readRouting: { ...c.readRouting, maxShadowReadsInFlight: 64 } });
+    const plain = createPool(options);
+    try {
+      const notes: string[] = [];
+      const result = await measure(select(routed, tableA), select(plain, tableB), notes);
+      const stats = routed.stats();
+      notes.push(
+        c.readRouting.shadowReadPercent !== undefined
+          ? `shadow reads run ${stats.shadowReads}, dropped ${stats.shadowReadsDropped}, mismatched ${stats.shadowReadMismatches}`
+          : `gray reads on target ${stats.grayReads.target} of ${stats.grayDecisions}`,
+      );
+      rows.push({ label: `source_first ${c.label}`, a: 'dualwrite with read routing', b: 'dualwrite without', result, goal: c.goal, notes });
+    } finally {
+      await endAll([routed, plain]);
+    }
+  }
+  return rows;
+}
+
 function countFailures(pool: DualPromisePool): { total: number; byKind: Map<string, number> } {
   const counts = { total: 0, byKind: new Map<string, number>() };
   pool.pool.on('replayFailure', (failure: { kind: string }) => {
@@ -554,7 +593,7 @@ export async function runPoolBench(): Promise<void> {
         'median of per-window ratios of completed operations; all statements via pool.query() with ? placeholders\n',
     );
     try {
-      const rows = [...(await sourceOnlyCases(ctx)), ...(await sourceFirstCases(ctx)), ...(await mechanismCases(ctx))];
+      const rows = [...(await sourceOnlyCases(ctx)), ...(await sourceFirstCases(ctx)), ...(await mechanismCases(ctx)), ...(await readRoutingCases(ctx))];
       printTable(rows);
     } finally {
       await Promise.allSettled([ctx.adminSource.query(`DROP DATABASE \`${database}\``), ctx.adminTarget.query(`DROP DATABASE \`${database}\``)]);
