@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { SwitchReport } from './mode/redis-mode-controller.js';
 
 /** Options accepted by every {@link DualWriteError} constructor. */
 export interface DualWriteErrorOptions {
@@ -459,5 +460,134 @@ export class RepairSchemaMismatchError extends DualWriteError {
       `Cannot repair \`${table}\`: ${detail}. Repair writes every column of the authoritative side's row by name and ` +
         "matches rows by primary key; nothing was changed. Make the other side's table definition match, then repair again.",
     );
+  }
+}
+
+/**
+ * A mode switch was written but not every live instance applied it within the timeout.
+ * The new mode stays written (the instances still follow it); `report.pending` names the laggards.
+ * (Defined here with the other errors; `dualwrite` re-exports it from the mode module too.)
+ *
+ * Code `ER_DUALWRITE_SWITCH_NOT_APPLIED`.
+ */
+export class SwitchNotAppliedError extends DualWriteError {
+  /** The acknowledgements at the timeout. */
+  readonly report: SwitchReport;
+
+  /**
+   * @param report - the acknowledgements at the timeout
+   * @param timeoutMs - how long the switch waited
+   */
+  constructor(report: SwitchReport, timeoutMs: number) {
+    super(
+      'ER_DUALWRITE_SWITCH_NOT_APPLIED',
+      `The switch to ${report.mode} (revision ${report.revision}) was not applied by ${report.pending.length} live instance(s) within ${timeoutMs} ms: ` +
+        `${report.pending.map((ack) => `${ack.instanceId} (still at revision ${ack.revision}, ${ack.mode})`).join(', ')}. ` +
+        'The new mode stays written and these instances will follow when they can; check their connection to Redis and their logs, then check again with status().',
+    );
+    this.report = report;
+  }
+}
+
+/** One precondition of a guarded cut-over, as {@link CutoverRefusedError} lists it. */
+export interface CutoverCheckResult {
+  /** Which check: `verify`, `backlog` or `fleet`. */
+  readonly check: string;
+  /** Whether it passed. */
+  readonly passed: boolean;
+  /** What was found. */
+  readonly detail: string;
+  /** For a failed check: what to do. */
+  readonly remedy?: string;
+}
+
+/**
+ * A guarded switch was refused: a precondition failed (a recent clean verification, a bounded
+ * repair-log backlog, the whole fleet on the current mode). Nothing was written; the refusal is
+ * in the audit trail.
+ *
+ * Code `ER_DUALWRITE_CUTOVER_REFUSED`.
+ */
+export class CutoverRefusedError extends DualWriteError {
+  /** Every check, passed or not. */
+  readonly checks: readonly CutoverCheckResult[];
+
+  /**
+   * @param to - the mode (and table) that was asked for, e.g. `target_first` or `target_first for shop.orders`
+   * @param checks - every check, passed or not
+   */
+  constructor(to: string, checks: readonly CutoverCheckResult[]) {
+    const failed = checks.filter((check) => !check.passed);
+    super(
+      'ER_DUALWRITE_CUTOVER_REFUSED',
+      `The switch to ${to} was refused: ${failed.length} precondition(s) failed. ` +
+        failed.map((check) => `[${check.check}] ${check.detail}${check.remedy === undefined ? '' : ` — ${check.remedy}`}`).join('; ') +
+        '. Nothing was written. Fix them and switch again, or override with force (audited).',
+    );
+    this.checks = checks;
+  }
+}
+
+/** One table of a statement refused by {@link TableModesConflictError}, with its effective mode. */
+export interface TableModeEntry {
+  /** The table, `schema.table` (or the name as written when the schema is unknown). */
+  readonly table: string;
+  /** Its effective mode (its override, or the default mode). */
+  readonly mode: string;
+  /** Whether the statement writes it (`write`) or only reads it (`read`). */
+  readonly access: 'write' | 'read';
+}
+
+/**
+ * A statement names tables whose per-table modes cannot be honoured together: it writes tables in different modes,
+ * reads a table whose data is not current on the side it would run on, or runs on a checked-out connection whose
+ * pinned mode cannot serve a table's mode. Nothing was run.
+ *
+ * Code `ER_DUALWRITE_TABLE_MODES_CONFLICT`.
+ */
+export class TableModesConflictError extends DualWriteError {
+  /** The tables the statement names, with their effective modes. */
+  readonly tables: readonly TableModeEntry[];
+
+  /**
+   * @param statement - the statement (its start is quoted)
+   * @param tables - the tables it names, with their modes
+   * @param why - why they cannot be honoured together
+   * @param remedy - what to do
+   */
+  constructor(statement: string, tables: readonly TableModeEntry[], why: string, remedy: string) {
+    const listed = tables.map((entry) => `${entry.table} (${entry.access}, ${entry.mode})`).join(', ');
+    const shown = statement.length > 200 ? `${statement.slice(0, 200)}…` : statement;
+    super('ER_DUALWRITE_TABLE_MODES_CONFLICT', `Refused ${JSON.stringify(shown)}: ${why}. Tables: ${listed}. Nothing was run on either side. ${remedy}`);
+    this.tables = tables;
+  }
+}
+
+/**
+ * A write in a `*_only` mode was refused because the flag state in force is stale: the instance lost its flag
+ * source (e.g. Redis) long enough ago that it cannot know whether the fleet has moved on, and a write to one side
+ * only could land on a side the fleet no longer treats as primary. Writes in the dual-write modes and reads go on.
+ *
+ * Code `ER_DUALWRITE_FLAGS_STALE`.
+ */
+export class FlagsStaleError extends DualWriteError {
+  /** The mode the write would have run in. */
+  readonly mode: string;
+
+  /**
+   * @param mode - the (effective) mode the write would have run in
+   * @param staleForMs - how long the flag state has been without its source, in milliseconds, when known
+   * @param table - the table written, when known
+   */
+  constructor(mode: string, staleForMs: number | null, table: string | null) {
+    super(
+      'ER_DUALWRITE_FLAGS_STALE',
+      `A write${table === null ? '' : ` to ${table}`} in ${mode} was refused: this instance lost its flag source` +
+        `${staleForMs === null ? '' : ` ${Math.round(staleForMs / 1000)} s ago`} and its mode is stale, so it cannot know whether the fleet has switched meanwhile; ` +
+        `a ${mode} write reaches one side only and could land on a side the rest of the fleet no longer treats as primary. Nothing was run. ` +
+        'Restore the connection to the flag source (the refusal ends with the next successful read), retry the write later, ' +
+        "or create the pool with staleWrites: 'allow' to accept the risk (verify and repair then close any gap).",
+    );
+    this.mode = mode;
   }
 }

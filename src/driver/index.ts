@@ -36,6 +36,7 @@ import type { DualPoolStats } from '../pool/engine.js';
 import { resolveOptions, type DualPoolOptions } from '../pool/options.js';
 import type { ReplayFailure } from '../replay/failure.js';
 import type { CircuitState } from '../replay/circuit-breaker.js';
+import { sumHealth } from '../telemetry/health.js';
 
 /**
  * Options of {@link createDriver}: those of `createPool` ({@link DualPoolOptions}), with each side given as mysql2
@@ -198,11 +199,12 @@ export class DualDriver extends EventEmitter {
   /**
    * Switches every pool and connection of the driver to `mode`, and resolves once the switch is in force in all of
    * them (connections in a transaction finish it in the mode it began in). Only with the driver's own in-memory
-   * provider; with your own `flags`, change the mode there.
+   * provider; with your own `flags`, change the mode there. With `options.table` (`schema.table`), switches that one
+   * table only (per-table modes, docs/modes.md).
    *
    * @throws {@link InvalidModeError} for an unknown mode; {@link DualWriteError} `ER_DUALWRITE_EXTERNAL_FLAGS` with a custom provider
    */
-  async setMode(mode: Mode, options: { source?: string } = {}): Promise<FlagState> {
+  async setMode(mode: Mode, options: { source?: string; table?: string } = {}): Promise<FlagState> {
     const next = parseMode(mode, 'driver.setMode()');
     if (this.#ownFlags === null) {
       throw new DualWriteError(
@@ -211,7 +213,7 @@ export class DualDriver extends EventEmitter {
           'Change the mode through that provider (every pool and connection of the driver follows), or create the driver without `flags`.',
       );
     }
-    const state = this.#ownFlags.set(next, { source: options.source ?? 'driver.setMode()' });
+    const state = this.#ownFlags.set(next, { source: options.source ?? 'driver.setMode()', ...(options.table === undefined ? {} : { table: options.table }) });
     await Promise.all(
       [...this.#pools].map((pool) =>
         pool.engine.gate.whenApplied(state.version).catch((error: unknown) => {
@@ -234,6 +236,14 @@ export class DualDriver extends EventEmitter {
       replayFailures: bySide((s) => s.replayFailures),
       unrecordedFailures: sum((s) => s.unrecordedFailures),
       refusedWrites: sum((s) => s.refusedWrites),
+      health: { source: sumHealth(all.map((s) => s.health.source)), target: sumHealth(all.map((s) => s.health.target)) },
+      grayDecisions: sum((s) => s.grayDecisions),
+      grayReads: bySide((s) => s.grayReads),
+      grayFallbacks: sum((s) => s.grayFallbacks),
+      shadowReads: sum((s) => s.shadowReads),
+      shadowReadsDropped: sum((s) => s.shadowReadsDropped),
+      shadowReadsCompared: sum((s) => s.shadowReadsCompared),
+      shadowReadMismatches: sum((s) => s.shadowReadMismatches),
     };
   }
 

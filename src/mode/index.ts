@@ -18,6 +18,7 @@ export {
   type Side,
 } from './modes.js';
 export type { FlagListener, FlagProvider, FlagState, FlagStateLike, LoadedFlagProviderOptions, ReadRoutingSettings } from './flag-provider.js';
+export { checkTableKey, checkTableModes, hasTableModes, isTableKey, isAdjacentStateSwitch, sameModes, tableMode, tableModeIndex, type TableModeIndex } from './table-modes.js';
 export { InMemoryFlagProvider, type InMemoryFlagProviderOptions, type SetModeOptions } from './in-memory-flag-provider.js';
 export {
   DEFAULT_POLL_INTERVAL_MS,
@@ -39,10 +40,13 @@ export { FileFlagProvider, type FileFlagProviderOptions } from './file-flag-prov
 export { DEFAULT_REDIS_FLAG_KEY, type RedisClientLike, type RedisConnection } from './redis-client.js';
 export { nodeRedisClient, type NodeRedisClient } from './node-redis-client.js';
 export type { FlagDocument } from './redis-flag-document.js';
+export { auditKey, DEFAULT_AUDIT_LENGTH, type AuditEntry, type AuditOutcome } from './redis-audit.js';
 export {
   RedisFlagProvider,
   type AppliedStateSource,
   type InstanceAck,
+  type InstanceCounters,
+  type PoolCountersSource,
   type RedisFlagProviderOptions,
   type RedisFlagState,
   type RedisFlagStatus,
@@ -50,6 +54,7 @@ export {
 export {
   RedisModeController,
   SwitchNotAppliedError,
+  type FlagValues,
   type RedisModeControllerOptions,
   type SwitchModeOptions,
   type SwitchReport,

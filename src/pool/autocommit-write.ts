@@ -16,13 +16,19 @@ import type { PoolConnection } from 'mysql2';
 import { failureOf, guarded, replayOnPool, type ReplayContext, type SecondaryWork } from './secondary.js';
 import { acquire, send, sendAndForget, type Outcome } from './side-io.js';
 import type { Statement } from './statement.js';
+import { tracePrimary, traceWrite } from '../telemetry/telemetry.js';
 
 /**
  * Runs a write (or DDL, or another non-read statement) issued on the pool itself in a dual-write mode and
  * resolves to the primary side's outcome; rejects with the primary side's error unchanged, or with a dualwrite
  * error when the statement is refused before it runs (or, with `strict`, when its replay fails).
  */
-export async function autocommitWrite(engine: DualEngine, statement: Statement, mode: Mode, scope?: AutocommitScope): Promise<Outcome> {
+export function autocommitWrite(engine: DualEngine, statement: Statement, mode: Mode, scope?: AutocommitScope): Promise<Outcome> {
+  const database = scope ? scope.database : engine.sides[primarySide(mode)].database;
+  return traceWrite(engine, statement, mode, database, () => writeBothSides(engine, statement, mode, scope));
+}
+
+async function writeBothSides(engine: DualEngine, statement: Statement, mode: Mode, scope?: AutocommitScope): Promise<Outcome> {
   const primary = primarySide(mode);
   const context: ReplayContext = { engine, mode, secondary: oppositeSide(primarySide(mode)) };
   const database = scope ? scope.database : engine.sides[primary].database;
@@ -45,7 +51,7 @@ export async function autocommitWrite(engine: DualEngine, statement: Statement, 
     await send(connection, 'query', 'START TRANSACTION');
     let step;
     try {
-      step = await runPrimaryStep(engine, statement, planned, connection);
+      step = await tracePrimary(engine, statement, mode, database, () => runPrimaryStep(engine, statement, planned, connection));
     } catch (error) {
       sendAndForget(connection, 'ROLLBACK');
       throw error;
@@ -93,7 +99,7 @@ async function writeThenReplay(
   const connection = held ?? (await acquire(engine.sides[primary].pool));
   let step: PrimaryStep;
   try {
-    step = await runPrimaryStep(engine, statement, planned, connection);
+    step = await tracePrimary(engine, statement, context.mode, null, () => runPrimaryStep(engine, statement, planned, connection));
   } finally {
     if (held === null) connection.release();
   }

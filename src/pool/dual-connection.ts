@@ -10,7 +10,9 @@ import type { Duplex } from 'node:stream';
 import type { PoolConnection, QueryOptions, QueryResult } from 'mysql2';
 import * as mysqlPromise from 'mysql2/promise';
 import type { PoolConnection as PromisePoolConnection } from 'mysql2/promise';
-import { DdlRefusedError, DualWriteError, ReplayFailedError } from '../errors.js';
+import { DdlRefusedError, DualWriteError, ReplayFailedError, TableModesConflictError } from '../errors.js';
+import type { FlagState } from '../mode/flag-provider.js';
+import { hasTableModes } from '../mode/table-modes.js';
 import { oppositeSide, primarySide, writesBothSides, type Mode, type Side } from '../mode/modes.js';
 import type { ModePin } from '../mode/switch-gate.js';
 import type { ReplayFailure } from '../replay/failure.js';
@@ -22,7 +24,10 @@ import { runPrimaryStep } from './primary-step.js';
 import { replayOnPool, type ReplayContext, type SecondaryWork } from './secondary.js';
 import { SecondarySession } from './secondary-session.js';
 import { send, type Method, type Outcome, type QueryCallback, type ResultCallback } from './side-io.js';
+import { observeCall } from '../telemetry/health.js';
+import { traceCommit, tracePrimary, traceWrite } from '../telemetry/telemetry.js';
 import type { Statement } from './statement.js';
+import { connectionMode, currentOn, modeForWrite, refuseStaleWrite, tableModesOf } from './table-modes.js';
 
 /** mysql2 errno of a deadlock: the server rolled the whole transaction back. */
 const ER_LOCK_DEADLOCK = 1213;
@@ -34,6 +39,10 @@ export class DualConnection extends EventEmitter {
   readonly #primary: PoolConnection;
   readonly #primarySide: Side;
   readonly #context: ReplayContext;
+  /** The mode the session works in: the pinned default mode, or its `*_first` form for per-table modes ({@link connectionMode}). */
+  readonly #mode: Mode;
+  /** Whether the pinned state gives some tables a mode of their own (each statement's tables are then checked). */
+  readonly #tableModes: boolean;
   #session: SecondarySession | null = null;
   #database: string | null;
   #inTransaction = false;
@@ -58,7 +67,9 @@ export class DualConnection extends EventEmitter {
     this.#pin = pin;
     this.#primary = primary;
     this.#primarySide = primarySide(pin.mode);
-    this.#context = { engine, mode: pin.mode, secondary: oppositeSide(this.#primarySide) };
+    this.#mode = connectionMode(pin.state);
+    this.#tableModes = hasTableModes(pin.state);
+    this.#context = { engine, mode: this.#mode, secondary: oppositeSide(this.#primarySide) };
     this.#database = engine.sides[this.#primarySide].database;
     this.#unforward = forwardEvents(this, [primary], ['error', 'drain', 'connect', 'end', 'enqueue']);
   }
@@ -66,6 +77,11 @@ export class DualConnection extends EventEmitter {
   /** The mode this connection runs in (fixed from check-out to release). */
   get mode(): Mode {
     return this.#pin.mode;
+  }
+
+  /** The flag state this connection is pinned to (its default mode and per-table modes, fixed until release). */
+  get flagState(): FlagState {
+    return this.#pin.state;
   }
 
   /** The primary side's connection configuration (mysql2's `connection.config`). */
@@ -256,24 +272,98 @@ export class DualConnection extends EventEmitter {
 
   #dispatch(method: Method, sql: string | QueryOptions, values: unknown, callback: unknown): QueryHandle {
     const primary = this.#primary as unknown as Record<Method, (...args: unknown[]) => QueryHandle>;
-    if (!writesBothSides(this.#pin.mode)) return primary[method](sql, values, callback);
+    const health = this.#engine.health[this.#primarySide];
+    if (!writesBothSides(this.#mode)) {
+      if (this.#tableModes || this.#engine.gate.appliedState.stale === true) {
+        // Per-table modes or a stale flag state: the statement's tables decide whether it may run here at all.
+        const { statement, args } = this.#engine.statement(method, sql, values, callback, this.#primarySide);
+        try {
+          this.#route(statement);
+        } catch (error) {
+          return refused(statement, args.callback, error as Error);
+        }
+        if (statement.analysis.session?.kind === 'use') this.#database = statement.analysis.session.schema;
+      }
+      return observeCall(health, values, callback, (v, c) => primary[method](sql, v, c));
+    }
     const { statement, args } = this.#engine.statement(method, sql, values, callback, this.#primarySide);
     if (statement.analysis.class === 'read' && this.#busy === 0) {
+      if (this.#tableModes) {
+        try {
+          this.#route(statement);
+        } catch (error) {
+          return refused(statement, args.callback, error as Error);
+        }
+      }
       // mysql2 runs a connection's commands in order, so an idle connection's read can go straight through.
-      return args.valuesArg === undefined ? primary[method](args.sqlArg, args.callback) : primary[method](args.sqlArg, args.valuesArg, args.callback);
+      return observeCall(health, args.valuesArg, args.callback, (v, c) => (v === undefined ? primary[method](args.sqlArg, c) : primary[method](args.sqlArg, v, c)));
     }
     const query = new DualQuery(statement.text, statement.values, args.callback);
     this.#busy++;
+    const startedAt = performance.now();
     const run = this.#tail.then(() => this.#handle(statement));
     this.#tail = run.then(
-      ([result, fields]) => query.settle(null, result, fields),
-      (error: Error) => query.settle(error),
+      ([result, fields]) => (health.observe(startedAt, null), query.settle(null, result, fields)),
+      (error: Error) => (health.observe(startedAt, error), query.settle(error)),
     ).finally(() => this.#busy--);
     return query;
   }
 
+  /**
+   * The mode `statement` runs in on this connection: {@link DualConnection.#mode}, or `P_only` for a statement on
+   * tables in `P_only` (then the primary side alone). Runs in statement order (the session's default database
+   * resolves unqualified names).
+   *
+   * @throws {@link TableModesConflictError} when a table's mode cannot be honoured on this connection (another primary
+   *   side, tables in different modes, a read of a table not current on the primary side)
+   * @throws {@link FlagsStaleError} for a write in a `*_only` mode while the flag state in force is stale
+   */
+  #route(statement: Statement): Mode {
+    const { analysis } = statement;
+    const cls = analysis.class;
+    if (cls === 'transaction' || cls === 'session' || (cls === 'ddl' && analysis.ddl?.temporary === true)) return this.#mode;
+    const state = this.#pin.state;
+    let mode = state.mode;
+    if (this.#tableModes) {
+      const entries = tableModesOf(state, statement, this.#database);
+      if (cls === 'read') {
+        if (entries.every((entry) => currentOn(entry.mode as Mode, this.#primarySide))) return this.#mode;
+        throw new TableModesConflictError(
+          statement.text,
+          entries,
+          `this connection reads from the ${this.#primarySide} side (its pinned mode is ${state.mode}), whose data is not current for a table it reads`,
+          'Read that table on a connection of its own (pool.query() picks a current side), or after the table has moved to a *_first mode.',
+        );
+      }
+      mode = modeForWrite(statement, entries, state.mode);
+      if (primarySide(mode) !== this.#primarySide) {
+        throw new TableModesConflictError(
+          statement.text,
+          entries,
+          `this connection was checked out with the ${this.#primarySide} side as primary (pinned mode ${state.mode}), but the table written is in ${mode}, whose primary side is the other one`,
+          'Release this connection and check out a new one after the switch (it pins the modes then in force), or write the table through pool.query().',
+        );
+      }
+    } else if (cls === 'read') {
+      return this.#mode;
+    }
+    refuseStaleWrite(this.#engine, this.#engine.gate.appliedState, writesBothSides(mode) ? this.#mode : mode, statement);
+    return writesBothSides(mode) ? this.#mode : mode;
+  }
+
   async #handle(statement: Statement): Promise<Outcome> {
     const { analysis } = statement;
+    const mode = this.#route(statement);
+    if (!writesBothSides(mode) && analysis.class !== 'read') {
+      // A table in the primary side's *_only mode: the primary side alone, inside the transaction if one is open.
+      if (analysis.class === 'ddl') {
+        if (this.#inTransaction) await this.#commit(null); // DDL commits an open transaction implicitly
+        const outcome = await this.#sendPrimary(statement);
+        forgetTables(this.#engine, statement, this.#database);
+        return outcome;
+      }
+      return this.#sendPrimary(statement);
+    }
     switch (analysis.class) {
       case 'read':
         return this.#sendPrimary(statement);
@@ -288,7 +378,7 @@ export class DualConnection extends EventEmitter {
       case 'ddl':
         return this.#ddl(statement);
       default:
-        return this.#inTransaction ? this.#writeInTransaction(statement) : this.#autocommitWrite(statement);
+        return this.#inTransaction ? traceWrite(this.#engine, statement, this.#mode, this.#database, () => this.#writeInTransaction(statement)) : this.#autocommitWrite(statement);
     }
   }
 
@@ -304,7 +394,7 @@ export class DualConnection extends EventEmitter {
   #autocommitWrite(statement: Statement): Promise<Outcome> {
     const session = this.#session;
     const replay = (work: SecondaryWork): Promise<ReplayFailure | null> => (session !== null ? session.replayNow(work) : replayOnPool(this.#context, work));
-    return autocommitWrite(this.#engine, statement, this.#pin.mode, { connection: this.#primary, database: this.#database, replay });
+    return autocommitWrite(this.#engine, statement, this.#mode, { connection: this.#primary, database: this.#database, replay });
   }
 
   async #writeInTransaction(statement: Statement): Promise<Outcome> {
@@ -314,7 +404,7 @@ export class DualConnection extends EventEmitter {
     refuseByPolicy(engine, statement, planned);
     let step;
     try {
-      step = await runPrimaryStep(engine, statement, planned, this.#primary);
+      step = await tracePrimary(engine, statement, this.#mode, this.#database, () => runPrimaryStep(engine, statement, planned, this.#primary));
     } catch (error) {
       if ((error as { errno?: unknown }).errno === ER_LOCK_DEADLOCK) await this.#transactionGone();
       throw error;
@@ -337,7 +427,7 @@ export class DualConnection extends EventEmitter {
         return outcome;
       }
       case 'commit':
-        return this.#commit(statement, control.chain);
+        return traceCommit(this.#engine, this.#mode, () => this.#commit(statement, control.chain));
       case 'rollback': {
         const outcome = await this.#sendPrimary(statement);
         await this.#transactionGone(control.chain);
@@ -392,7 +482,7 @@ export class DualConnection extends EventEmitter {
     await this.#engine.recordFailures(this.#primarySide, failures, this.#primary);
     let outcome: Outcome;
     try {
-      outcome = await primaryCommit();
+      outcome = await tracePrimary(this.#engine, null, this.#mode, this.#database, primaryCommit);
     } catch (error) {
       if (!commitOutcomeUnknown(error)) {
         await this.#transactionGone();
@@ -455,6 +545,13 @@ export class DualConnection extends EventEmitter {
 /** mysql2's PromisePoolConnection class (exported at run time by mysql2/promise, not declared in its typings). */
 const PromisePoolConnectionClass = (mysqlPromise as unknown as { PromisePoolConnection: new (connection: DualConnection) => PromisePoolConnection })
   .PromisePoolConnection;
+
+/** A statement refused before it ran: its error reaches the caller as mysql2 delivers one (callback or `error` event). */
+function refused(statement: Statement, callback: ResultCallback | undefined, error: Error): QueryHandle {
+  const query = new DualQuery(statement.text, statement.values, callback);
+  query.settle(error);
+  return query;
+}
 
 function unsupported(what: string, instead: string): DualWriteError {
   return new DualWriteError('ER_DUALWRITE_UNSUPPORTED', `${what} is not supported on a dual-write connection: it would act on the primary side only. Instead, ${instead}.`);

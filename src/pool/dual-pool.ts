@@ -16,11 +16,17 @@ import { autocommitWrite } from './autocommit-write.js';
 import { DualConnection } from './dual-connection.js';
 import { DualQuery, type QueryHandle } from './dual-query.js';
 import { readSide } from './read-side.js';
+import type { Statement } from './statement.js';
+import { connectionMode, refuseStaleWrite, writeMode } from './table-modes.js';
+import { ReadRouter } from './read-routing.js';
+import { trackCheckout, trackWrite } from './read-scope.js';
+import type { ShadowReadMismatch } from './shadow-read.js';
 import { DualEngine, type DualPoolStats, type ModeChange } from './engine.js';
 import { forwardEvents } from './forward-events.js';
 import type { DualPoolOptions } from './options.js';
 import { promisePool, type DualPromisePool } from './promise-pool.js';
 import { acquire, send, type Method, type QueryCallback, type ResultCallback } from './side-io.js';
+import { observeHandle, observed } from '../telemetry/health.js';
 
 /**
  * The events a {@link DualPool} emits besides mysql2's pool events (`connection`, `acquire`, `release`, `enqueue`, from
@@ -37,6 +43,8 @@ export interface DualPoolEvents {
   circuit: [side: 'source' | 'target', state: CircuitState];
   /** A mode switch took effect in this process. */
   modeChange: [change: ModeChange];
+  /** A shadow read's answers differed between the sides (never thrown; see docs/read-routing.md). */
+  shadowReadMismatch: [mismatch: ShadowReadMismatch];
 }
 
 /**
@@ -46,6 +54,7 @@ export interface DualPoolEvents {
 export class DualPool extends EventEmitter {
   /** @internal The engine shared with connections and the promise view. */
   readonly engine: DualEngine;
+  readonly #reads: ReadRouter;
   #closed = false;
 
   /** @param options - see {@link DualPoolOptions} */
@@ -60,8 +69,10 @@ export class DualPool extends EventEmitter {
       circuit: (side, state) => this.#notify('circuit', side, state),
       modeChange: (change) => this.#notify('modeChange', change),
     });
+    this.#reads = new ReadRouter(this.engine, (mismatch) => this.#notify('shadowReadMismatch', mismatch));
     const { source, target } = this.engine.sides;
     forwardEvents(this, [source.pool, target.pool], ['connection', 'acquire', 'release', 'enqueue']);
+    this.engine.telemetry?.watch(this);
   }
 
   /**
@@ -119,7 +130,8 @@ export class DualPool extends EventEmitter {
 
   /** Counters since the pool was created (a fresh copy). */
   stats(): DualPoolStats {
-    return structuredClone(this.engine.stats);
+    const { source, target } = this.engine.health;
+    return { ...structuredClone(this.engine.stats), health: { source: source.snapshot(), target: target.snapshot() } };
   }
 
   /**
@@ -127,9 +139,13 @@ export class DualPool extends EventEmitter {
    * mode have finished; new writes run in the new mode). Only for a pool using its built-in in-memory provider;
    * with your own `flags` provider, change the mode there.
    *
-   * @throws {@link InvalidModeError} for an unknown mode; {@link DualWriteError} `ER_DUALWRITE_EXTERNAL_FLAGS` with a custom provider
+   * With `options.table` (`schema.table`), switches that one table only (per-table modes, docs/modes.md): it runs
+   * in `mode` whatever the default mode is; in-flight writes drain as for any switch.
+   *
+   * @throws {@link InvalidModeError} for an unknown mode; {@link InvalidOptionError} for a `table` that is not
+   *   `schema.table`; {@link DualWriteError} `ER_DUALWRITE_EXTERNAL_FLAGS` with a custom provider
    */
-  async setMode(mode: Mode, options: { source?: string } = {}): Promise<FlagState> {
+  async setMode(mode: Mode, options: { source?: string; table?: string } = {}): Promise<FlagState> {
     const next = parseMode(mode, 'setMode()');
     const flags = this.engine.ownFlags;
     if (flags === null) {
@@ -139,7 +155,7 @@ export class DualPool extends EventEmitter {
           'Change the mode through that provider (every process using it follows), or create the pool without `flags` to use setMode().',
       );
     }
-    const state = flags.set(next, { source: options.source ?? 'setMode()' });
+    const state = flags.set(next, { source: options.source ?? 'setMode()', ...(options.table === undefined ? {} : { table: options.table }) });
     return this.engine.gate.whenApplied(state.version);
   }
 
@@ -213,51 +229,84 @@ export class DualPool extends EventEmitter {
     const pin: ModePin = await this.engine.gate.pin();
     let primary: PoolConnection;
     try {
-      if (writesBothSides(pin.mode)) await this.engine.repairLogReady(primarySide(pin.mode));
+      if (writesBothSides(connectionMode(pin.state))) await this.engine.repairLogReady(primarySide(pin.mode));
       primary = await acquire(this.engine.sides[primarySide(pin.mode)].pool);
     } catch (error) {
       pin.release();
       throw error;
     }
-    return new DualConnection(this.engine, pin, primary);
+    return new DualConnection(this.engine, trackCheckout(pin, this.engine.options.now), primary);
   }
 
   #dispatch(method: Method, sql: string | QueryOptions, values: unknown, callback: unknown): QueryHandle {
     const engine = this.engine;
-    const { statement, args } = engine.statement(method, sql, values, callback, primarySide(engine.gate.currentMode));
+    const { statement, args: given } = engine.statement(method, sql, values, callback, primarySide(engine.gate.currentMode));
+    let args = given;
     const forward = (side: Side, done?: () => void): QueryHandle => {
       const pool = engine.sides[side].pool as unknown as Record<Method, (...a: unknown[]) => QueryHandle | undefined>;
-      const cb = args.callback;
+      const cb = observed(engine.health[side], args.callback);
       const wrapped: ResultCallback | undefined = done === undefined ? cb : (error, result, fields) => {
         done();
         cb?.(error, result, fields);
       };
       const handle = args.valuesArg === undefined ? pool[method](args.sqlArg, wrapped) : pool[method](args.sqlArg, args.valuesArg, wrapped);
       if (done !== undefined && cb === undefined) handle?.once('end', done);
+      if (cb === undefined) observeHandle(engine.health[side], handle);
       return handle as QueryHandle;
     };
     const cls = statement.analysis.class;
-    if (cls === 'read') return forward(readSide(engine, statement, engine.gate.appliedState));
+    if (cls === 'read') {
+      const state = engine.gate.appliedState;
+      let side: Side;
+      try {
+        side = readSide(engine, statement, state);
+      } catch (error) {
+        return refused(statement, args.callback, error as Error); // per-table modes: no side is current for every table read
+      }
+      // The fast path: no read routing anywhere costs these two field reads.
+      if (state.readRouting === undefined && !this.#reads.configured) return forward(side);
+      return this.#reads.route(statement, args.callback, side, state, forward);
+    }
     if (cls === 'transaction' || cls === 'session') return forward(primarySide(engine.gate.currentMode));
+    // Read-your-writes: the caller's request (if any) keeps its reads on the primary side while this runs, and a while after.
+    const tracked = trackWrite(args.callback, engine.options.now);
+    if (tracked !== args.callback) args = { ...args, callback: tracked };
     const entered = engine.gate.enter();
-    if (!(entered instanceof Promise) && !writesBothSides(entered.mode)) {
-      return forward(primarySide(entered.mode), once(() => entered.leave()));
+    if (!(entered instanceof Promise)) {
+      // The mode of the written table (per-table modes), checked before anything runs.
+      let mode: Mode;
+      try {
+        mode = writeMode(engine, statement, entered.state);
+        refuseStaleWrite(engine, entered.state, mode, statement);
+      } catch (error) {
+        entered.leave();
+        return refused(statement, args.callback, error as Error);
+      }
+      if (!writesBothSides(mode)) return forward(primarySide(mode), once(() => entered.leave()));
     }
     const query = new DualQuery(statement.text, statement.values, args.callback);
+    const startedAt = performance.now();
     void Promise.resolve(entered).then(
       async (ticket: WriteTicket) => {
+        let failure: unknown = null;
+        let side = primarySide(ticket.mode); // the health counters' side: the write's primary side once known
         try {
-          if (!writesBothSides(ticket.mode)) {
-            const pool = engine.sides[primarySide(ticket.mode)].pool;
+          const mode = writeMode(engine, statement, ticket.state);
+          side = primarySide(mode);
+          refuseStaleWrite(engine, ticket.state, mode, statement);
+          if (!writesBothSides(mode)) {
+            const pool = engine.sides[primarySide(mode)].pool;
             const [result, fields] = await send(pool, method, statement.sqlArg, statement.valuesArg);
             query.settle(null, result, fields);
           } else {
-            const [result, fields] = await autocommitWrite(engine, statement, ticket.mode);
+            const [result, fields] = await autocommitWrite(engine, statement, mode);
             query.settle(null, result, fields);
           }
         } catch (error) {
+          failure = error;
           query.settle(error as Error);
         } finally {
+          engine.health[side].observe(startedAt, failure);
           ticket.leave();
         }
       },
@@ -265,6 +314,13 @@ export class DualPool extends EventEmitter {
     );
     return query;
   }
+}
+
+/** A query refused before it ran: its error reaches the caller the way mysql2 delivers one (callback or `error` event). */
+function refused(statement: Statement, callback: ResultCallback | undefined, error: Error): QueryHandle {
+  const query = new DualQuery(statement.text, statement.values, callback);
+  query.settle(error);
+  return query;
 }
 
 function once(fn: () => void): () => void {

@@ -18,8 +18,12 @@ import { planRowImage, type RowImagePlan } from '../replay/row-image.js';
 import { SchemaCache } from '../schema/cache.js';
 import type { ServerSettings, TableMetadata } from '../schema/types.js';
 import { StatementAnalyzer } from '../sql/cache.js';
+import { healthCounters, type HealthCounters, type SideHealthStats } from '../telemetry/health.js';
+import { resolveTelemetry } from '../telemetry/options.js';
+import { Telemetry, traceRepairLog } from '../telemetry/telemetry.js';
 import type { TableRef } from '../sql/types.js';
 import { resolveOptions, type DualPoolOptions, type ResolvedOptions } from './options.js';
+import type { ReadRoutingCounters } from './read-routing.js';
 import { send, type Method } from './side-io.js';
 import { openSide, type SidePool } from './sides.js';
 import { callArguments, needsClientFormatting, textAndValues, usesNamedPlaceholders, type CallArguments, type Statement } from './statement.js';
@@ -41,6 +45,28 @@ export interface DualPoolStats {
   readonly unrecordedFailures: number;
   /** Writes refused before they ran (unsafe statements, DDL). */
   readonly refusedWrites: number;
+  /**
+   * Per-side health: statements run with that side as the primary side, their failures and a latency histogram
+   * (see {@link SideHealthStats}; `healthBetween()` turns two samples into an error rate and percentiles).
+   */
+  readonly health: Record<Side, SideHealthStats>;
+  /**
+   * Pool-level reads that took the gray-read decision (eligible, gray share above 0, no recent write of their
+   * request, the secondary's circuit not open): the denominator of the gray share.
+   */
+  readonly grayDecisions: number;
+  /** Gray reads answered by the secondary side, by that side. */
+  readonly grayReads: Record<Side, number>;
+  /** Gray reads the secondary side failed, retried on the primary side (see docs/read-routing.md). */
+  readonly grayFallbacks: number;
+  /** Shadow reads started (the read ran on both sides). */
+  readonly shadowReads: number;
+  /** Reads sampled for a shadow read but not shadowed: `readRouting.maxShadowReadsInFlight` were running. */
+  readonly shadowReadsDropped: number;
+  /** Shadow reads whose two answers were compared (the others are still running). */
+  readonly shadowReadsCompared: number;
+  /** Shadow reads whose answers differed (each also emitted as `shadowReadMismatch`). */
+  readonly shadowReadMismatches: number;
 }
 
 /** Things the engine tells its pool to emit. */
@@ -99,20 +125,32 @@ export class DualEngine {
     replayFailures: Record<Side, number>;
     unrecordedFailures: number;
     refusedWrites: number;
-  } = {
+  } & ReadRoutingCounters = {
     acknowledgedWrites: { source: 0, target: 0 },
     replayedWrites: { source: 0, target: 0 },
     rowImageReplays: 0,
     replayFailures: { source: 0, target: 0 },
     unrecordedFailures: 0,
     refusedWrites: 0,
+    grayDecisions: 0,
+    grayReads: { source: 0, target: 0 },
+    grayFallbacks: 0,
+    shadowReads: 0,
+    shadowReadsDropped: 0,
+    shadowReadsCompared: 0,
+    shadowReadMismatches: 0,
   };
+  /** Live per-side health counters ({@link DualPoolStats.health} is their snapshot). */
+  readonly health: HealthCounters = healthCounters();
+  /** The pool's spans and metrics (option `telemetry`), or `null` when off. */
+  readonly telemetry: Telemetry | null;
   readonly #events: EngineEvents;
   readonly #repairLogReady = new Map<Side, Promise<void>>();
   readonly #flavors: Partial<Record<Side, ServerSettings['flavor']>> = {};
 
   constructor(options: DualPoolOptions, events: EngineEvents) {
     this.options = resolveOptions(options);
+    const telemetry = resolveTelemetry(options.telemetry); // before anything is opened: a bad option throws here
     this.#events = events;
     this.sides = { source: openSide('source', options.source), target: openSide('target', options.target) };
     this.ownFlags = options.flags ? null : new InMemoryFlagProvider(options.mode ?? 'source_only', { source: 'createPool' });
@@ -129,6 +167,7 @@ export class DualEngine {
     const breaker = this.options.circuitBreaker;
     const make = (): CircuitBreaker | null => (breaker === false ? null : new CircuitBreaker({ ...breaker, now: this.options.now }));
     this.breakers = { source: make(), target: make() };
+    this.telemetry = telemetry === null ? null : new Telemetry(telemetry, this);
   }
 
   /** Sorts out a call's arguments and analyzes its statement (cached by text). */
@@ -202,6 +241,11 @@ export class DualEngine {
     return { plan, rowImage, table, tableRef, secondary, otherTables };
   }
 
+  /** The server flavour of `side`, once a write has learnt it. */
+  flavor(side: Side): ServerSettings['flavor'] | undefined {
+    return this.#flavors[side];
+  }
+
   /** Whether `side` runs MariaDB, whose `SET STATEMENT timestamp = … FOR …` pins the clock in the statement itself (unknown: no). */
   statementClock(side: Side): boolean {
     return this.#flavors[side] === 'mariadb';
@@ -237,7 +281,7 @@ export class DualEngine {
       // try once more here, outside any connection the caller holds (the pool may have none to spare).
       if (connection === null) await this.#createRepairLog(primary);
       const { sql, values } = repairLogInsert(this.options.repairLogTable, failures);
-      await send(connection ?? this.sides[primary].pool, 'query', sql, values);
+      await traceRepairLog(this, primary, failures[0]!.mode as Mode, failures.length, () => send(connection ?? this.sides[primary].pool, 'query', sql, values));
     } catch (error) {
       recorded = false;
       this.stats.unrecordedFailures += failures.length;
@@ -245,6 +289,7 @@ export class DualEngine {
     }
     for (const failure of failures) {
       this.stats.replayFailures[failure.secondarySide as Side] += 1;
+      this.telemetry?.failure(failure, recorded);
       this.#events.replayFailure(failure, recorded);
     }
   }

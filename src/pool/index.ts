@@ -14,10 +14,16 @@ export {
   type DdlPolicy,
   type DualPoolOptions,
   type SideOption,
+  type StaleWritesPolicy,
   type UnreplayableStatementPolicy,
   type UnsafeStatementPolicy,
 } from './options.js';
 export { type DualPoolControls, type DualPromisePool } from './promise-pool.js';
 export type { QueryCallback, ResultCallback } from './side-io.js';
+export type { ReadRoutingOptions, ResolvedReadRouting } from './options.js';
+export { runWithReadKey } from './read-scope.js';
+export { GRAY_BUCKETS, grayBucket, isGrayKey } from './read-routing.js';
+export type { ShadowReadMismatch } from './shadow-read.js';
+export type { DifferentRow, ResultDiff, ResultRow } from './result-compare.js';
 export type { FailedTable, ReplayFailure, ReplayFailureKind, TableKeys } from '../replay/failure.js';
 export type { CircuitState } from '../replay/circuit-breaker.js';

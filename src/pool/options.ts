@@ -5,8 +5,10 @@
  */
 import type { Pool, PoolOptions } from 'mysql2';
 import { InvalidOptionError } from '../errors.js';
+import { checkProfile, type NormalizationProfile } from '../migrate/normalize.js';
 import type { FlagProvider } from '../mode/flag-provider.js';
 import { isMode, type Mode } from '../mode/modes.js';
+import type { TelemetryOption } from '../telemetry/options.js';
 
 /**
  * One side of the migration: mysql2 pool options (or a connection URI), in which case the dual-write pool
@@ -69,6 +71,62 @@ export interface CircuitBreakerOptions {
    */
   readonly maxOpenMs?: number;
 }
+
+/**
+ * Read routing of pool-level reads (`pool.query()` / `pool.execute()` of a statement that writes nothing) in the
+ * dual-write modes: gray reads served by the secondary side, and shadow reads compared between the sides. The two
+ * shares are defaults: a flag provider's `readRouting` settings, when present, take precedence (so the fleet's
+ * config center steers them). See docs/read-routing.md.
+ */
+export interface ReadRoutingOptions {
+  /**
+   * Percentage (0–100) of eligible reads served by the secondary side (the target in `source_first`, the source in
+   * `target_first`), when the flag state gives no `readRouting.grayReadPercent`.
+   * @defaultValue 0
+   */
+  readonly grayReadPercent?: number;
+  /**
+   * Percentage (0–100) of eligible reads also run on the secondary side and compared with the primary's answer,
+   * when the flag state gives no `readRouting.shadowReadPercent`.
+   * @defaultValue 0
+   */
+  readonly shadowReadPercent?: number;
+  /**
+   * The routing key of the read being issued (a tenant or user id), for reads outside a `runWithReadKey()` scope
+   * or inside one without a key: the same key stays on the same side while the share does not change. Return
+   * `undefined` for no key (the read is then routed at random). Called for each routed read: keep it cheap.
+   */
+  readonly key?: () => string | undefined;
+  /**
+   * How long after a write issued in the same request (a `runWithReadKey()` scope) its reads stay on the primary
+   * side, in milliseconds, counted from the end of the last write (writes in flight keep them there too). 0 turns
+   * the window off (writes in flight still count).
+   * @defaultValue 1000
+   */
+  readonly readYourWritesMs?: number;
+  /**
+   * Most shadow reads running at once; a read sampled beyond it is not shadowed (counted in
+   * `shadowReadsDropped`). Keep it below the secondary pool's `connectionLimit`: shadow reads share that pool with
+   * the replays of dual writes.
+   * @defaultValue 4
+   */
+  readonly maxShadowReadsInFlight?: number;
+  /**
+   * How shadow-read results are normalised before they are compared: the verifier's profile names
+   * (`floatDigits`, `decimals`, `temporal`, `trailingSpaces`, `letterCase`, `json`), applied to the values mysql2
+   * returns. Without rules values are compared exactly.
+   * @defaultValue `{}`
+   */
+  readonly normalization?: NormalizationProfile;
+  /**
+   * Most rows listed in each part (missing, extra, different) of a mismatch's diff.
+   * @defaultValue 10
+   */
+  readonly diffRows?: number;
+}
+
+/** {@link DualPoolOptions.staleWrites}: refuse or allow `*_only` writes while the flag state is stale. */
+export type StaleWritesPolicy = 'refuse' | 'allow';
 
 /** Options of `createPool` (both the callback and the promise flavour). */
 export interface DualPoolOptions {
@@ -143,6 +201,41 @@ export interface DualPoolOptions {
    * @defaultValue `Date.now`
    */
   readonly now?: () => number;
+  /**
+   * What the pool does with a write in a `*_only` mode (the written table's effective mode) while the flag state in
+   * force is stale (`flagState.stale`: the provider lost its source, e.g. Redis, for longer than it trusts it).
+   * - `refuse` (default): a `FlagsStaleError`; nothing runs. The fleet may have switched meanwhile, and a write
+   *   to one side only could land on a side the others no longer treat as primary.
+   * - `allow`: write as usual (verify and repair close any gap later).
+   * Writes in the dual-write modes and reads are never refused for staleness. See docs/modes.md.
+   */
+  readonly staleWrites?: StaleWritesPolicy;
+  /** Gray reads and shadow reads, see {@link ReadRoutingOptions}. */
+  readonly readRouting?: ReadRoutingOptions;
+  /**
+   * OpenTelemetry spans and metrics through `@opentelemetry/api` (an optional peer dependency, loaded only when
+   * this is on): `true` for the global tracer and meter, or a `TelemetryOptions` object. See docs/observability.md.
+   * @defaultValue `false`
+   */
+  readonly telemetry?: TelemetryOption;
+}
+
+/** {@link ReadRoutingOptions} with every default filled in (`key` stays optional). */
+export interface ResolvedReadRouting {
+  /** {@link ReadRoutingOptions.grayReadPercent}. */
+  readonly grayReadPercent: number;
+  /** {@link ReadRoutingOptions.shadowReadPercent}. */
+  readonly shadowReadPercent: number;
+  /** {@link ReadRoutingOptions.key}. */
+  readonly key: (() => string | undefined) | undefined;
+  /** {@link ReadRoutingOptions.readYourWritesMs}. */
+  readonly readYourWritesMs: number;
+  /** {@link ReadRoutingOptions.maxShadowReadsInFlight}. */
+  readonly maxShadowReadsInFlight: number;
+  /** {@link ReadRoutingOptions.normalization}. */
+  readonly normalization: NormalizationProfile;
+  /** {@link ReadRoutingOptions.diffRows}. */
+  readonly diffRows: number;
 }
 
 /** {@link DualPoolOptions} with every default filled in. */
@@ -171,6 +264,10 @@ export interface ResolvedOptions {
   readonly drainTimeoutMs: number;
   /** {@link DualPoolOptions.now}. */
   readonly now: () => number;
+  /** {@link DualPoolOptions.staleWrites}. */
+  readonly staleWrites: StaleWritesPolicy;
+  /** {@link DualPoolOptions.readRouting}. */
+  readonly readRouting: ResolvedReadRouting;
 }
 
 /** The option values dualwrite uses when none is given. */
@@ -187,6 +284,16 @@ export const DEFAULT_POOL_OPTIONS: ResolvedOptions = Object.freeze({
   schemaTtlMs: 300_000,
   drainTimeoutMs: 5000,
   now: Date.now,
+  staleWrites: 'refuse',
+  readRouting: Object.freeze({
+    grayReadPercent: 0,
+    shadowReadPercent: 0,
+    key: undefined,
+    readYourWritesMs: 1000,
+    maxShadowReadsInFlight: 4,
+    normalization: Object.freeze({}),
+    diffRows: 10,
+  }),
 });
 
 /**
@@ -229,7 +336,42 @@ export function resolveOptions(options: DualPoolOptions): ResolvedOptions {
     schemaTtlMs: positive('schemaTtlMs', options.schemaTtlMs, d.schemaTtlMs),
     drainTimeoutMs: positive('drainTimeoutMs', options.drainTimeoutMs, d.drainTimeoutMs),
     now: options.now ?? d.now,
+    staleWrites: oneOf('staleWrites', options.staleWrites, ['refuse', 'allow'], d.staleWrites),
+    readRouting: resolveReadRouting(options.readRouting, d.readRouting),
   };
+}
+
+function resolveReadRouting(given: ReadRoutingOptions | undefined, d: ResolvedReadRouting): ResolvedReadRouting {
+  if (given === undefined) return d;
+  if (given === null || typeof given !== 'object') throw new InvalidOptionError('createPool readRouting', given, 'an object of read-routing settings (see ReadRoutingOptions)');
+  if (given.key !== undefined && typeof given.key !== 'function') {
+    throw new InvalidOptionError('createPool readRouting.key', given.key, 'a function returning the routing key (a string) of the read being issued, or undefined');
+  }
+  const windowMs = given.readYourWritesMs ?? d.readYourWritesMs;
+  if (typeof windowMs !== 'number' || !Number.isFinite(windowMs) || windowMs < 0) {
+    throw new InvalidOptionError('createPool readRouting.readYourWritesMs', windowMs, 'a number of milliseconds of at least 0');
+  }
+  return {
+    grayReadPercent: percent('readRouting.grayReadPercent', given.grayReadPercent, d.grayReadPercent),
+    shadowReadPercent: percent('readRouting.shadowReadPercent', given.shadowReadPercent, d.shadowReadPercent),
+    key: given.key,
+    readYourWritesMs: windowMs,
+    maxShadowReadsInFlight: whole('readRouting.maxShadowReadsInFlight', given.maxShadowReadsInFlight, d.maxShadowReadsInFlight),
+    normalization: given.normalization === undefined ? d.normalization : checkProfile(given.normalization, 'createPool readRouting.normalization'),
+    diffRows: whole('readRouting.diffRows', given.diffRows, d.diffRows),
+  };
+}
+
+function percent(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value >= 0 && value <= 100)) throw new InvalidOptionError(`createPool ${name}`, value, 'a percentage from 0 to 100');
+  return value;
+}
+
+function whole(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidOptionError(`createPool ${name}`, value, 'a whole number of at least 1');
+  return value;
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {

@@ -11,6 +11,7 @@ import type { Mode, Side } from '../mode/modes.js';
 import type { FailedTable, ReplayFailure, ReplayFailureKind, TableKeys } from '../replay/failure.js';
 import { asError, type DualEngine } from './engine.js';
 import { acquire, inTransaction } from './side-io.js';
+import { openReplaySpan, replayOutcomeOf } from '../telemetry/telemetry.js';
 
 /** What one write asks of the secondary side. */
 export interface SecondaryWork {
@@ -102,7 +103,11 @@ export async function guarded(
   onTimeout?: () => void,
 ): Promise<ReplayFailure | null> {
   const { engine, secondary } = context;
-  if (!engine.replayAllowed(secondary)) return failureOf(context, work, 'circuit_open', new CircuitOpenError(secondary));
+  const span = openReplaySpan(engine, secondary, context.mode, work);
+  if (!engine.replayAllowed(secondary)) {
+    span?.end('circuit_open');
+    return failureOf(context, work, 'circuit_open', new CircuitOpenError(secondary));
+  }
   const timeoutMs = engine.options.replayTimeoutMs;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -111,11 +116,12 @@ export async function guarded(
       reject(new ReplayTimeoutError(secondary, timeoutMs));
     }, timeoutMs);
   });
-  const running = attempt();
+  const running = span === null ? attempt() : span.run(attempt);
   running.catch(() => undefined); // a late failure after the timeout is already reported as the timeout
   try {
     await Promise.race([running, timeout]);
     engine.replayOutcome(secondary, true);
+    span?.end('applied');
     if (work.table !== null) {
       engine.stats.replayedWrites[secondary] += 1;
       if (work.kind === 'row_image') engine.stats.rowImageReplays += 1;
@@ -123,6 +129,7 @@ export async function guarded(
     return null;
   } catch (error) {
     engine.replayOutcome(secondary, answered(error));
+    span?.end(replayOutcomeOf(error), error);
     return failureOf(context, work, work.kind, asError(error));
   } finally {
     clearTimeout(timer);
