@@ -3,9 +3,10 @@
  * mysql2 are ratios measured in the same run (see DESIGN.md, Conventions, and
  * bench/README.md).
  *
- * `npm run bench -- analyzer`, `npm run bench -- pool` or `npm run bench -- migrate` runs one of them.
+ * `npm run bench -- analyzer`, `npm run bench -- pool`, `npm run bench -- migrate` or `npm run bench -- flags` runs one of them.
  */
 import { runAnalyzerBench } from './analyzer.js';
+import { runFlagsBench } from './flags.js';
 import { runMigrateBench } from './migrate.js';
 import { runPoolBench } from './pool.js';
 
@@ -17,3 +18,4 @@ console.log(`node ${process.version}, ${new Date().toISOString()}`);
 if (wanted('analyzer')) runAnalyzerBench();
 if (wanted('pool')) await runPoolBench();
 if (wanted('migrate')) await runMigrateBench();
+if (wanted('flags')) await runFlagsBench();
