@@ -134,7 +134,8 @@ export function redact(url: string): string {
     if (parsed.password !== '') parsed.password = '***';
     return parsed.toString();
   } catch {
-    return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+    // Unparsable (often a password with an unencoded `/` or `@`): hide everything between `//` and the last `@`.
+    return url.replace(/\/\/.*@/s, '//***@');
   }
 }
 

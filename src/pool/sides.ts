@@ -4,7 +4,7 @@
  * @module
  */
 import mysql, { type Pool, type PoolOptions } from 'mysql2';
-import { DualWriteError } from '../errors.js';
+import { DualWriteError, InvalidOptionError } from '../errors.js';
 import type { Side } from '../mode/modes.js';
 import type { SideOption } from './options.js';
 
@@ -22,9 +22,10 @@ export interface SidePool {
  * Turns a {@link SideOption} into a mysql2 callback pool.
  *
  * @throws {@link DualWriteError} `ER_DUALWRITE_UNSUPPORTED` for a pool with a custom `queryFormat`
+ * @throws {@link InvalidOptionError} for a `uri` mysql2 cannot parse (the URI is not echoed: it may hold a password)
  */
 export function openSide(side: Side, option: SideOption): SidePool {
-  const pool = toCallbackPool(option);
+  const pool = toCallbackPool(side, option);
   const config = (pool as unknown as { config?: { connectionConfig?: { database?: string; queryFormat?: unknown } } }).config?.connectionConfig;
   if (typeof config?.queryFormat === 'function') {
     throw new DualWriteError(
@@ -38,12 +39,29 @@ export function openSide(side: Side, option: SideOption): SidePool {
   return { side, pool, database: database === undefined || database === '' ? null : database };
 }
 
-function toCallbackPool(option: SideOption): Pool {
-  if (typeof option === 'string') return mysql.createPool(option as unknown as PoolOptions);
+function toCallbackPool(side: Side, option: SideOption): Pool {
+  if (typeof option === 'string') return createHidingUrl(side, option as unknown as PoolOptions);
   if (isCallbackPool(option)) return option;
   const inner = (option as { pool?: unknown }).pool;
   if (isCallbackPool(inner)) return inner;
-  return mysql.createPool(option as PoolOptions);
+  return createHidingUrl(side, option);
+}
+
+/**
+ * mysql2's createPool, except that a URI it cannot parse is reported without the URI: Node's URL error carries the
+ * whole text (`input`), password included (typically one with an unencoded `/` or `@`).
+ */
+function createHidingUrl(side: Side, options: PoolOptions): Pool {
+  try {
+    return mysql.createPool(options);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ERR_INVALID_URL') throw error;
+    throw new InvalidOptionError(
+      `${side} uri`,
+      '(not shown: a connection URL may hold a password)',
+      'a URL mysql2 can parse, such as mysql://user:password@host:3306/database, with `/`, `@`, `:` and `#` in the user or password percent-encoded (encodeURIComponent)',
+    );
+  }
 }
 
 function isCallbackPool(value: unknown): value is Pool {

@@ -106,10 +106,24 @@ const ROW_IMAGE: ReadonlySet<UnsafeReason> = new Set([
  *   LIMIT without ORDER BY, multi-table, subqueries, UUID()/RAND()/SYSDATE(), session-dependent functions and
  *   variables), or an INSERT whose generated rows cannot be told exactly: a row image.
  * - Anything else (stored functions, executable comments, several statements, LOAD DATA, text the analyzer did
- *   not understand): unreplayable.
+ *   not understand, a values array whose length is not the number of `?`, or quoting the analyzer cannot read under
+ *   the primary side's sql_mode): unreplayable.
  */
 export function planReplay(input: ReplayPlanInput): ReplayPlan {
   const { analysis, table } = input;
+  const given = input.values?.length;
+  if (given !== undefined && given !== analysis.placeholderCount) {
+    // The primary side decides what such a call means (query() ignores extra values; execute() sends them all and the
+    // server reads its own count, so past a multiple of 8 it misreads them): a rewrite that adds `?` cannot follow it.
+    return {
+      kind: 'unreplayable',
+      reason:
+        `${given} value${given === 1 ? ' was' : 's were'} given for ${analysis.placeholderCount} placeholder${analysis.placeholderCount === 1 ? '' : 's'} ` +
+        '(pass exactly one value per `?`)',
+    };
+  }
+  const quoting = quotingProblem(input.sql, input.settings.sqlMode);
+  if (quoting !== null) return { kind: 'unreplayable', reason: quoting };
   const findings = refineUnsafeFindings(analysis, table);
   const never = findings.find((f) => !CLOCK.has(f.reason) && !ROW_IMAGE.has(f.reason));
   if (never !== undefined || !analysis.understood) {
@@ -146,6 +160,22 @@ export function planReplay(input: ReplayPlanInput): ReplayPlan {
     ids: { column, generatedCount, step: BigInt(input.settings.autoIncrementIncrement), mixed, ...options },
     pins,
   };
+}
+
+/**
+ * Why the analysis of `sql` cannot be trusted under `sqlMode`, or `null`. The analyzer reads text with the default
+ * quoting rules; with NO_BACKSLASH_ESCAPES a backslash ends no quote (`'a\'` is a whole string), and with ANSI_QUOTES
+ * `"…"` is a name, not a string, so a text holding those characters may hide code (a subquery, a second value) from it.
+ */
+function quotingProblem(sql: string, sqlMode: string): string | null {
+  const mode = sqlMode.toUpperCase();
+  if (mode.includes('NO_BACKSLASH_ESCAPES') && sql.includes('\\')) {
+    return 'a backslash in a statement run under sql_mode NO_BACKSLASH_ESCAPES (dualwrite reads strings with backslash escapes, so it cannot tell where they end)';
+  }
+  if (mode.includes('ANSI_QUOTES') && sql.includes('"')) {
+    return 'a double quote in a statement run under sql_mode ANSI_QUOTES (dualwrite reads "…" as a string, the server as a name)';
+  }
+  return null;
 }
 
 /**
