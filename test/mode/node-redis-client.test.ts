@@ -30,8 +30,8 @@ async function nodeRedis(port = redis.port): Promise<NodeRedisClient> {
   const client = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: () => 50 } });
   client.on('error', () => undefined);
   await client.connect();
-  cleanup.push(async () => client.isOpen && client.destroy());
-  return client as unknown as NodeRedisClient;
+  cleanup.push(() => Promise.resolve(client.isOpen ? client.destroy() : undefined));
+  return client;
 }
 
 const newKey = (): string => `dwtest:nr:${randomBytes(4).toString('hex')}`;
