@@ -72,14 +72,18 @@ export class ParsedOptions {
   readonly #fromConfig = new Set<string>();
   readonly #specs: ReadonlyMap<string, OptionSpec>;
   readonly #command: string;
+  /** The words given that are not options (sub-command and its arguments), for commands that take them. */
+  readonly positionals: readonly string[];
 
   /**
    * @param command - the command's name (for messages)
    * @param specs - every option the command accepts
    * @param values - the values given, by option name
+   * @param positionals - the words that are not options
    */
-  constructor(command: string, specs: readonly OptionSpec[], values: Map<string, OptionValue>) {
+  constructor(command: string, specs: readonly OptionSpec[], values: Map<string, OptionValue>, positionals: readonly string[] = []) {
     this.#command = command;
+    this.positionals = positionals;
     this.#specs = new Map(specs.map((spec) => [spec.name, spec]));
     this.#values = values;
   }
@@ -143,12 +147,14 @@ export class ParsedOptions {
  * @param command - the command's name (for messages)
  * @param specs - the options it accepts
  * @param argv - the tokens
+ * @param maxPositionals - words that are not options the command takes (e.g. `mode set target_first`) @defaultValue 0
  * @throws {@link UsageError} for an unknown option, a missing or malformed value, or a stray argument
  */
-export function parseOptions(command: string, specs: readonly OptionSpec[], argv: readonly string[]): ParsedOptions {
+export function parseOptions(command: string, specs: readonly OptionSpec[], argv: readonly string[], maxPositionals = 0): ParsedOptions {
   const byName = new Map(specs.map((spec) => [spec.name, spec]));
   const byShort = new Map(specs.filter((spec) => spec.short !== undefined).map((spec) => [spec.short as string, spec]));
   const values = new Map<string, OptionValue>();
+  const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i] as string;
     if (token === '--') {
@@ -169,6 +175,9 @@ export function parseOptions(command: string, specs: readonly OptionSpec[], argv
     } else if (/^-[A-Za-z]$/.test(token)) {
       spec = byShort.get(token.slice(1));
       if (spec === undefined) throw new UsageError(`unknown option ${token} for ${command}`, command);
+    } else if (positionals.length < maxPositionals) {
+      positionals.push(token);
+      continue;
     } else {
       throw new UsageError(`unexpected argument ${JSON.stringify(token)}: ${command} takes options only (a value needs its option, e.g. --tables ${token})`, command);
     }
@@ -191,7 +200,7 @@ export function parseOptions(command: string, specs: readonly OptionSpec[], argv
     const appends = (spec.type === 'list' || spec.type === 'rules') && Array.isArray(previous);
     values.set(spec.name, appends ? ([...(previous as readonly unknown[]), ...(value as readonly unknown[])] as OptionValue) : value);
   }
-  return new ParsedOptions(command, specs, values);
+  return new ParsedOptions(command, specs, values, positionals);
 }
 
 /**

@@ -38,7 +38,7 @@ export function generalHelp(commands: readonly Command[]): string {
 /** `dualwrite <command> --help`. */
 export function commandHelp(command: Command): string {
   return [
-    `Usage: dualwrite ${command.name} [options]`,
+    `Usage: dualwrite ${command.name}${command.positionals === undefined ? '' : ` ${command.positionals.usage}`} [options]`,
     '',
     `${command.summary[0]?.toUpperCase() ?? ''}${command.summary.slice(1)}.`,
     '',

@@ -62,7 +62,7 @@ export async function runCli(argv: readonly string[], streams: CliStreams, comma
       return EXIT.ok;
     }
     const specs = [...command.options, ...GLOBAL_OPTIONS];
-    const options = parseOptions(command.name, specs, rest);
+    const options = parseOptions(command.name, specs, rest, command.positionals?.max ?? 0);
     const configKeys = new Set([...GLOBAL_OPTIONS, ...commands.flatMap((c) => c.options)].flatMap((spec) => (spec.configKey === undefined ? [] : [spec.configKey])));
     applyConfigFile(options, specs, configKeys, command.name);
     return await runCommand(command, options, output);

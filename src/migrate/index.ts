@@ -38,6 +38,7 @@ export {
 } from './verify.js';
 export { type NormalizationProfile, type NormalizationRule } from './normalize.js';
 export { DEFAULT_VERIFY_CHECKPOINT_TABLE, VerifyCheckpointStore, type VerifyCheckpoint, type VerifyCounts } from './verify-checkpoints.js';
+export { DEFAULT_VERIFY_RUNS_TABLE, latestVerifyRuns, recordVerifyRun, verifyRunsTable, type VerifyRun, type VerifyRunRecord } from './verify-runs.js';
 export {
   verifyIncremental,
   verifyKeys,

@@ -53,6 +53,7 @@ import { keyOfRow, keysetChunkQuery, type KeyTuple } from './keyset.js';
 import { countsOf, TableCheckpointer, VerifyCheckpointStore, ZERO_COUNTS, type ResumePoint } from './verify-checkpoints.js';
 import { checkOutBoth, differenceCollector, prepareTable, schemaOf, verifiedReport, type Prepared } from './verify-setup.js';
 import { drillRange, Rechecker, type DifferenceKind, type VerifySide } from './verify-drill.js';
+import { recordVerifyRun, verifyRunsTable } from './verify-runs.js';
 
 export type { DifferenceKind } from './verify-drill.js';
 
@@ -182,6 +183,12 @@ export interface VerifyOptions {
    * @defaultValue 1000
    */
   readonly checkpointEveryMs?: number;
+  /**
+   * Record the outcome of a completed run in a table on the target (`true`: `dualwrite_verify_runs`, or
+   * a `name`/`db.name`), for the guarded cut-over (see `verify-runs`). An interrupted run records nothing.
+   * @defaultValue false
+   */
+  readonly record?: boolean | string;
 }
 
 /** What verify found in one table. */
@@ -282,6 +289,7 @@ function checkOptions(options: VerifyOptions): Settings {
   if (options.job !== undefined && (typeof options.job !== 'string' || options.job === '' || options.job.length > 64)) {
     throw new InvalidOptionError('verify job', options.job, 'a name of 1 to 64 characters');
   }
+  if (options.record !== undefined && typeof options.record !== 'boolean') verifyRunsTable(options.record); // a bad name fails before the run
   const checkpointEveryMs = options.checkpointEveryMs ?? DEFAULT_CHECKPOINT_EVERY_MS;
   if (!Number.isFinite(checkpointEveryMs) || checkpointEveryMs < 0) throw new InvalidOptionError('verify checkpointEveryMs', checkpointEveryMs, 'a number of milliseconds, 0 or more');
   return {
@@ -500,5 +508,20 @@ export async function verify(options: VerifyOptions): Promise<VerifyReport> {
   // The run is complete: the next run of the job starts over.
   if (store !== null) await store.reset(settings.job as string);
   const identical = tables.every((table) => table.status === 'verified' && table.missing + table.extra + table.different === 0);
+  if (options.record !== undefined && options.record !== false) {
+    await recordVerifyRun(
+      options.target,
+      {
+        startedAt: started,
+        finishedAt: Date.now(),
+        tables: tables.map((table) => `${sourceSchema}.${table.table}`),
+        rowsChecked: tables.reduce((total, table) => total + table.rowsChecked, 0),
+        differences: tables.reduce((total, table) => total + table.missing + table.extra + table.different, 0),
+        identical,
+        normalisation: settings.normalize === undefined ? null : JSON.stringify(settings.normalize),
+      },
+      options.record === true ? undefined : options.record,
+    );
+  }
   return { identical, tables, durationMs: Date.now() - started };
 }

@@ -6,7 +6,9 @@
  * - channel `key`: a message after each write; every provider then re-reads the key.
  * - `key:instances` (set) and `key:instance:<id>` (string with a TTL): each
  *   provider's acknowledgement — the revision it has applied — refreshed by a heartbeat,
- *   so an instance that dies disappears after `instanceTtlMs`.
+ *   so an instance that dies disappears after `instanceTtlMs`. With {@link RedisFlagProvider.trackApplied}
+ *   each heartbeat also carries the pool's counters (replay failures, health per side), read by
+ *   `dualwrite status` and the guarded cut-over's fall-back.
  *
  * @module
  */
@@ -15,7 +17,8 @@ import { randomBytes } from 'node:crypto';
 import { ClosedError, FlagLoadError, FlagsNotReadyError, InvalidModeError, InvalidOptionError } from '../errors.js';
 import type { FlagListener, FlagProvider, FlagState, LoadedFlagProviderOptions } from './flag-provider.js';
 import { FlagListeners, reportSafely } from './internal.js';
-import { parseMode, type Mode } from './modes.js';
+import { parseMode, type Mode, type Side } from './modes.js';
+import type { SideHealthStats } from '../telemetry/health.js';
 import { checkRedisConnection, openRedis, redisFlagKeys, type RedisClientLike, type RedisConnection, type RedisFlagKeys } from './redis-client.js';
 import { parseFlagDocument, sameFlagValues, stateFromDocument, type FlagDocument } from './redis-flag-document.js';
 
@@ -53,6 +56,36 @@ export interface AppliedStateSource {
   on(event: 'modeChange', listener: (change: { readonly state: FlagState }) => void): unknown;
   /** Removes a `modeChange` listener. */
   off(event: 'modeChange', listener: (change: { readonly state: FlagState }) => void): unknown;
+  /**
+   * The pool's counters (a `DualPool`'s `stats()` fits): when present, each acknowledgement carries
+   * them (see {@link InstanceCounters}) for `dualwrite status` and the guarded cut-over's fall-back.
+   */
+  stats?(): PoolCountersSource;
+}
+
+/** The part of a pool's `stats()` an acknowledgement carries. */
+export interface PoolCountersSource {
+  /** Writes the secondary side did not get, by that side. */
+  readonly replayFailures: Readonly<Record<Side, number>>;
+  /** Failures that could not be written to the repair log. */
+  readonly unrecordedFailures: number;
+  /** Per-side health counters (statements as primary, their failures, latency histogram). */
+  readonly health?: Readonly<Record<Side, SideHealthStats>>;
+}
+
+/**
+ * Counters an instance tracked with {@link RedisFlagProvider.trackApplied} reports with each heartbeat
+ * (all counted since its pool was created, so two acknowledgements give the interval between them).
+ */
+export interface InstanceCounters {
+  /** Writes the secondary side did not get, by that side. */
+  readonly replayFailures: Readonly<Record<Side, number>>;
+  /** Failures that could not be written to the repair log (lost replays to investigate). */
+  readonly unrecordedFailures: number;
+  /** Repair-log rows this process wrote (replay failures minus the unrecorded ones). */
+  readonly repairLogRows: number;
+  /** Per-side health counters, when the pool keeps them (see `healthBetween`). */
+  readonly health?: Readonly<Record<Side, SideHealthStats>>;
 }
 
 /** What one instance reports in Redis (`key:instance:<id>`). */
@@ -71,6 +104,8 @@ export interface InstanceAck {
   readonly heartbeatAt: number;
   /** Whether "applied" means in force in a pool ({@link RedisFlagProvider.trackApplied}) or only heard. */
   readonly appliedBy: 'pool' | 'provider';
+  /** The pool's counters at `heartbeatAt`, when tracked with a pool that has `stats()` (absent in older versions). */
+  readonly counters?: InstanceCounters;
 }
 
 /** Options of {@link RedisFlagProvider}: a `redis` client or `connection` settings, and the rest. */
@@ -133,9 +168,11 @@ const NAME = 'RedisFlagProvider';
  *   listeners (the pool's `flagState.stale`), and `onStatusChange` is called again. A
  *   stale instance cannot know whether the fleet moved on: in `*_only` modes its writes
  *   reach one side only, so a switch it missed leaves the other side behind (repaired
- *   by verify/repair). The pool does not act on `stale` yet; applications that must not
- *   take that risk refuse writes while `pool.flagState.stale` is true. The next
- *   successful read after reconnection clears `stale` (a new state).
+ *   by verify/repair). So while the state is stale the pool refuses writes in the
+ *   `*_only` modes (the written table's mode) with `FlagsStaleError`, and keeps
+ *   running dual writes (both sides get them, whichever side the fleet now treats as
+ *   primary) and reads; pool option `staleWrites: 'allow'` turns the refusal off. The
+ *   next successful read after reconnection clears `stale` (a new state).
  * - Timers are `unref()`ed. `close()` removes this instance's acknowledgement and
  *   closes the connections it opened (never the caller's client).
  *
@@ -463,6 +500,7 @@ export class RedisFlagProvider implements FlagProvider {
       appliedAt: this.#acked.at,
       heartbeatAt: now,
       appliedBy: tracked === undefined ? 'provider' : 'pool',
+      ...countersOf(tracked?.source),
     };
     Promise.all([client.set(this.#keys.instance(this.instanceId), JSON.stringify(ack), 'PX', this.#instanceTtlMs), client.sadd(this.#keys.instances, this.instanceId)]).catch(
       (error: unknown) => this.#setStatus({ lastError: error instanceof Error ? error : new Error(String(error)) }),
@@ -503,6 +541,24 @@ export class RedisFlagProvider implements FlagProvider {
     return state === undefined
       ? 'There is no mode yet and no `initial` mode was given: start() rejects until Redis answers with a valid document (call it again), or pass `initial`.'
       : `The mode in force (${state.mode}, revision ${state.revision}) stays until a read succeeds.`;
+  }
+}
+
+/** The counters of a tracked pool, as an acknowledgement carries them; nothing when it has no `stats()` or it throws. */
+function countersOf(source: AppliedStateSource | undefined): { counters?: InstanceCounters } {
+  if (source?.stats === undefined) return {};
+  try {
+    const stats = source.stats();
+    const failures = { source: stats.replayFailures.source, target: stats.replayFailures.target };
+    const counters: InstanceCounters = {
+      replayFailures: failures,
+      unrecordedFailures: stats.unrecordedFailures,
+      repairLogRows: Math.max(0, failures.source + failures.target - stats.unrecordedFailures),
+      ...(stats.health === undefined ? {} : { health: stats.health }),
+    };
+    return { counters };
+  } catch {
+    return {}; // a closed pool may refuse; the acknowledgement itself still counts
   }
 }
 

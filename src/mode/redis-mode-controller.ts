@@ -4,11 +4,15 @@
  *
  * @module
  */
-import { DualWriteError, InvalidOptionError } from '../errors.js';
+import { InvalidOptionError, SwitchNotAppliedError } from '../errors.js';
 import { parseMode, type Mode } from './modes.js';
 import { checkRedisConnection, openRedis, redisFlagKeys, type RedisClientLike, type RedisConnection, type RedisFlagKeys } from './redis-client.js';
 import { parseFlagDocument, type FlagDocument } from './redis-flag-document.js';
 import type { InstanceAck } from './redis-flag-provider.js';
+import { checkTableKey } from './table-modes.js';
+import { appendAudit, auditKey, DEFAULT_AUDIT_LENGTH, readAudit, type AuditEntry, type AuditOutcome } from './redis-audit.js';
+
+export { SwitchNotAppliedError } from '../errors.js';
 
 /** Options of {@link RedisModeController}. */
 export type RedisModeControllerOptions = RedisConnection & {
@@ -16,6 +20,8 @@ export type RedisModeControllerOptions = RedisConnection & {
   readonly key?: string;
   /** Clock, in milliseconds since the epoch. @defaultValue `Date.now` */
   readonly now?: () => number;
+  /** Entries kept in the audit list `key:audit` (the oldest are dropped). @defaultValue 1000 */
+  readonly auditLength?: number;
 };
 
 /** Options of {@link RedisModeController.switchMode}. */
@@ -28,6 +34,23 @@ export interface SwitchModeOptions {
   readonly timeoutMs?: number;
   /** With `wait`: how often to look at the acknowledgements. @defaultValue 100 */
   readonly pollMs?: number;
+  /**
+   * Switch one table (`schema.table`, as the pool names it) instead of the whole pool: the mode is
+   * written to the document's `tableModes`, the pool's `mode` stays.
+   */
+  readonly table?: string;
+  /** Recorded in the audit trail as `forced` instead of `switched` (a guard's failed checks were overridden). */
+  readonly forced?: boolean;
+  /** Why, for the audit trail (e.g. the failed checks of a forced switch). */
+  readonly reason?: string;
+}
+
+/** The flag values a switch changes: what {@link RedisModeController.restoreFlags} puts back. */
+export interface FlagValues {
+  /** The pool's mode. */
+  readonly mode: Mode;
+  /** Per-table overrides (absent: none). */
+  readonly tableModes?: Readonly<Record<string, Mode>>;
 }
 
 /** Which instances have applied a revision. */
@@ -51,31 +74,9 @@ export interface SwitchReport {
 }
 
 /**
- * A switch was written but not every live instance applied it within the timeout.
- * The new mode stays written (the instances still follow it); `report.pending` names the laggards.
- *
- * Code `ER_DUALWRITE_SWITCH_NOT_APPLIED`.
+ * Compare-and-set of the document: writes ARGV[2] when the stored revision is ARGV[1], publishes ARGV[3],
+ * and appends the audit entry ARGV[4] to KEYS[2] (bounded by ARGV[5]) in the same step.
  */
-export class SwitchNotAppliedError extends DualWriteError {
-  /** The acknowledgements at the timeout. */
-  readonly report: SwitchReport;
-
-  /**
-   * @param report - the acknowledgements at the timeout
-   * @param timeoutMs - how long the switch waited
-   */
-  constructor(report: SwitchReport, timeoutMs: number) {
-    super(
-      'ER_DUALWRITE_SWITCH_NOT_APPLIED',
-      `The switch to ${report.mode} (revision ${report.revision}) was not applied by ${report.pending.length} live instance(s) within ${timeoutMs} ms: ` +
-        `${report.pending.map((ack) => `${ack.instanceId} (still at revision ${ack.revision}, ${ack.mode})`).join(', ')}. ` +
-        'The new mode stays written and these instances will follow when they can; check their connection to Redis and their logs, then check again with status().',
-    );
-    this.report = report;
-  }
-}
-
-/** Compare-and-set of the document: writes ARGV[2] when the stored revision is ARGV[1], then publishes. */
 const WRITE_SCRIPT = `
 local current = redis.call('GET', KEYS[1])
 local revision = 0
@@ -86,6 +87,8 @@ end
 if revision ~= tonumber(ARGV[1]) then return -1 end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('PUBLISH', KEYS[1], ARGV[3])
+redis.call('LPUSH', KEYS[2], ARGV[4])
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[5]) - 1)
 return revision + 1
 `;
 
@@ -94,7 +97,9 @@ return revision + 1
  *
  * A switch writes the document with the next revision (a compare-and-set, so
  * two operators never both win the same revision; fields it does not know are
- * kept), publishes it, and reports which live instances have applied it.
+ * kept), publishes it, appends an entry to the audit trail (`key:audit`, in the
+ * same step), and reports which live instances have applied it. For switches
+ * with preconditions and an automatic fall-back, see `CutoverGuard`.
  *
  * @example
  * const controller = new RedisModeController({ connection: process.env.REDIS_URL });
@@ -104,18 +109,30 @@ return revision + 1
 export class RedisModeController {
   readonly #options: RedisModeControllerOptions;
   readonly #keys: RedisFlagKeys;
+  readonly #auditKey: string;
+  readonly #auditLength: number;
   readonly #now: () => number;
   #client: Promise<{ client: RedisClientLike; owned: boolean }> | undefined;
+  #connectionError: Error | undefined;
 
   /**
    * @param options - see {@link RedisModeControllerOptions}
-   * @throws {@link InvalidOptionError} when neither or both of `redis`/`connection` are given
+   * @throws {@link InvalidOptionError} when neither or both of `redis`/`connection` are given, or `auditLength` is not a positive integer
    */
   constructor(options: RedisModeControllerOptions) {
     checkRedisConnection(options, 'RedisModeController');
     this.#options = options;
     this.#keys = redisFlagKeys(options.key);
+    this.#auditKey = auditKey(this.#keys.flags);
     this.#now = options.now ?? Date.now;
+    const length = options.auditLength ?? DEFAULT_AUDIT_LENGTH;
+    if (!Number.isSafeInteger(length) || length < 1) throw new InvalidOptionError('RedisModeController auditLength', length, 'a whole number of entries, at least 1');
+    this.#auditLength = length;
+  }
+
+  /** The flag key this controller writes. */
+  get key(): string {
+    return this.#keys.flags;
   }
 
   /**
@@ -129,49 +146,84 @@ export class RedisModeController {
   }
 
   /**
-   * Writes `mode` as the next revision and publishes it.
+   * Writes `mode` as the next revision (for the whole pool, or for one `table`), publishes it and audits it.
    *
    * @returns who has applied it (with `wait`: once every live instance has)
    * @throws {@link InvalidModeError} when `mode` is not a mode
+   * @throws {@link InvalidOptionError} when `table` is not `schema.table`, or a duration is out of range
    * @throws {@link SwitchNotAppliedError} with `wait`, when live instances have not applied it within `timeoutMs`
    */
   async switchMode(mode: Mode, options: SwitchModeOptions = {}): Promise<SwitchReport> {
     const checked = parseMode(mode, 'RedisModeController.switchMode()');
-    const timeoutMs = positive('timeoutMs', options.timeoutMs, 30_000);
-    const pollMs = positive('pollMs', options.pollMs, 100);
-    const client = await this.#redis();
-    let revision = -1;
-    while (revision < 0) {
-      const text = await client.get(this.#keys.flags);
-      let fields: Record<string, unknown> = {};
-      let expected = 0;
-      if (text !== null) {
-        try {
-          const stored = JSON.parse(text) as unknown;
-          if (typeof stored === 'object' && stored !== null && !Array.isArray(stored)) fields = stored as Record<string, unknown>;
-        } catch {
-          // invalid content is replaced by a valid document
-        }
-        expected = typeof fields.revision === 'number' && Number.isSafeInteger(fields.revision) ? fields.revision : 0;
-      }
-      const document: Record<string, unknown> = { ...fields, mode: checked, revision: expected + 1, updatedAt: this.#now() };
-      if (options.source !== undefined) document.source = options.source;
-      else delete document.source;
-      const body = JSON.stringify(document);
-      revision = Number(await client.eval(WRITE_SCRIPT, 1, this.#keys.flags, String(expected), body, body));
-    }
-    const deadline = this.#now() + timeoutMs;
-    let report = await this.status(revision);
-    while (options.wait === true && !report.complete) {
-      if (this.#now() >= deadline) throw new SwitchNotAppliedError(report, timeoutMs);
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
-      report = await this.status(revision);
-    }
-    return report;
+    const table = options.table === undefined ? undefined : checkTableKey(options.table, 'RedisModeController.switchMode() table');
+    const report = await this.#write(
+      (fields) => {
+        if (table === undefined) return { ...fields, mode: checked };
+        const tableModes = isRecord(fields.tableModes) ? fields.tableModes : {};
+        return { ...fields, tableModes: { ...tableModes, [table]: checked } };
+      },
+      (previous) => ({
+        outcome: options.forced === true ? 'forced' : 'switched',
+        from: previous === null ? null : table === undefined ? previous.mode : (previous.tableModes?.[table] ?? previous.mode),
+        to: checked,
+        table: table ?? null,
+        reason: options.reason ?? null,
+      }),
+      options,
+    );
+    return report as SwitchReport; // no expected revision: always written
   }
 
   /**
-   * Which live instances have applied `revision` (default: the stored one).
+   * Puts back the pool's mode and table modes as they were (an automatic fall-back, or an operator's
+   * undo); audited as `fell_back` with `reason`. Other fields of the document (read routing) stay.
+   *
+   * @param values - the mode and table modes to put back
+   * @param options - as for {@link switchMode} (`table` and `forced` are ignored); `reason` is recorded;
+   *   `onlyIfRevision`: write only while the stored revision is this one (a later switch by someone else wins)
+   * @returns who has applied it, or `null` when `onlyIfRevision` did not match (nothing written)
+   */
+  async restoreFlags(values: FlagValues, options: Omit<SwitchModeOptions, 'table' | 'forced'> & { readonly onlyIfRevision?: number } = {}): Promise<SwitchReport | null> {
+    const mode = parseMode(values.mode, 'RedisModeController.restoreFlags() mode');
+    const tableModes = values.tableModes === undefined ? {} : { ...values.tableModes };
+    for (const [table, tableMode] of Object.entries(tableModes)) {
+      checkTableKey(table, 'RedisModeController.restoreFlags() tableModes');
+      parseMode(tableMode, `RedisModeController.restoreFlags() tableModes["${table}"]`);
+    }
+    return this.#write(
+      (fields) => {
+        const next: Record<string, unknown> = { ...fields, mode };
+        if (Object.keys(tableModes).length === 0) delete next.tableModes;
+        else next.tableModes = tableModes;
+        return next;
+      },
+      (previous) => ({ outcome: 'fell_back', from: previous?.mode ?? null, to: mode, table: null, reason: options.reason ?? null }),
+      options,
+      options.onlyIfRevision,
+    );
+  }
+
+  /**
+   * Appends an entry to the audit trail without switching (a refused attempt). `at` defaults to now.
+   */
+  async recordAudit(entry: Omit<AuditEntry, 'at'> & { readonly at?: number }): Promise<void> {
+    await appendAudit(await this.#redis(), this.#auditKey, { ...entry, at: entry.at ?? this.#now() }, this.#auditLength);
+  }
+
+  /**
+   * The newest entries of the audit trail, newest first.
+   *
+   * @param limit - how many @defaultValue 50
+   * @throws {@link InvalidOptionError} when `limit` is not a positive integer
+   */
+  async audit(limit = 50): Promise<AuditEntry[]> {
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidOptionError('RedisModeController.audit() limit', limit, 'a whole number of entries, at least 1');
+    return readAudit(await this.#redis(), this.#auditKey, limit);
+  }
+
+  /**
+   * Which live instances have applied `revision` (default: the stored one), with their acknowledgements
+   * (including the counters instances tracked with `trackApplied` report).
    *
    * @throws {@link InvalidOptionError} when the key does not exist and no revision is given
    */
@@ -207,10 +259,69 @@ export class RedisModeController {
     if (owned) await client.quit();
   }
 
+  /** Compare-and-set loop: `change` builds the next document's fields from the stored ones; audited in the same step. */
+  async #write(
+    change: (fields: Record<string, unknown>) => Record<string, unknown>,
+    entry: (previous: FlagDocument | null) => { outcome: AuditOutcome; from: Mode | null; to: Mode; table: string | null; reason: string | null },
+    options: SwitchModeOptions,
+    onlyIfRevision?: number,
+  ): Promise<SwitchReport | null> {
+    const timeoutMs = positive('timeoutMs', options.timeoutMs, 30_000);
+    const pollMs = positive('pollMs', options.pollMs, 100);
+    const client = await this.#redis();
+    let revision = -1;
+    while (revision < 0) {
+      const text = await client.get(this.#keys.flags);
+      let fields: Record<string, unknown> = {};
+      let expected = 0;
+      let previous: FlagDocument | null = null;
+      if (text !== null) {
+        try {
+          const stored = JSON.parse(text) as unknown;
+          if (isRecord(stored)) fields = stored;
+          previous = parseFlagDocument(text, `Redis key "${this.#keys.flags}"`);
+        } catch {
+          // invalid content is replaced by a valid document
+        }
+        expected = typeof fields.revision === 'number' && Number.isSafeInteger(fields.revision) ? fields.revision : 0;
+      }
+      if (onlyIfRevision !== undefined && expected !== onlyIfRevision) return null;
+      const now = this.#now();
+      const document: Record<string, unknown> = { ...change(fields), revision: expected + 1, updatedAt: now };
+      if (typeof document.mode !== 'string') document.mode = previous?.mode ?? 'source_only'; // a table switch on an empty key
+      if (options.source !== undefined) document.source = options.source;
+      else delete document.source;
+      const body = JSON.stringify(document);
+      const audit: AuditEntry = { at: now, actor: options.source ?? null, ...entry(previous), revision: expected + 1 };
+      revision = Number(await client.eval(WRITE_SCRIPT, 2, this.#keys.flags, this.#auditKey, String(expected), body, body, JSON.stringify(audit), String(this.#auditLength)));
+    }
+    const deadline = this.#now() + timeoutMs;
+    let report = await this.status(revision);
+    while (options.wait === true && !report.complete) {
+      if (this.#now() >= deadline) throw new SwitchNotAppliedError(report, timeoutMs);
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+      report = await this.status(revision);
+    }
+    return report;
+  }
+
+  /** The last connection error of a client this controller opened (ioredis reports them as events), if any. */
+  get connectionError(): Error | undefined {
+    return this.#connectionError;
+  }
+
   async #redis(): Promise<RedisClientLike> {
-    this.#client ??= openRedis(this.#options, 'RedisModeController');
+    this.#client ??= openRedis(this.#options, 'RedisModeController').then((opened) => {
+      // Without a listener ioredis prints each connection error to stderr; the commands reject anyway.
+      if (opened.owned) opened.client.on('error', (error) => (this.#connectionError = error instanceof Error ? error : new Error(String(error))));
+      return opened;
+    });
     return (await this.#client).client;
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function readAck(text: string): InstanceAck | undefined {

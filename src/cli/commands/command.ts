@@ -55,6 +55,13 @@ export interface Command {
   readonly summary: string;
   /** Paragraphs for `dualwrite <name> --help`. */
   readonly description: readonly string[];
+  /** Words it takes that are not options, e.g. `mode set target_first` (default: none). */
+  readonly positionals?: {
+    /** How many at most. */
+    readonly max: number;
+    /** How the help shows them, e.g. `get|set <mode>|audit`. */
+    readonly usage: string;
+  };
   /** Its own options (the connection and output options of every command are added). */
   readonly options: readonly OptionSpec[];
   /** Example command lines, each with a comment line before it (`# …`). */

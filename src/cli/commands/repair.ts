@@ -70,6 +70,7 @@ async function run(context: CommandContext): Promise<number> {
       `repair log: ${count(result.logRows)} pending row(s) read, ${count(result.marked)} marked repaired, ${count(result.wholeTables)} whole table(s) verified; ` +
         `${count(result.skipped.length)} skipped, ${count(result.failed.length)} failed, ${count(result.loops.length)} repair loop(s)${dryRun ? ' (dry run: nothing written)' : ''}`,
     );
+    if (result.youngIntents > 0) output.print(`  ${count(result.youngIntents)} intent row(s) younger than the grace period left for the next drain (their writes may still be in flight)`);
     for (const problem of [...result.skipped, ...result.failed]) output.print(`  not repaired: ${JSON.stringify(problem)}`);
     if (result.failed.length > 0) return EXIT.error;
     return result.loops.length > 0 ? EXIT.differences : EXIT.ok;

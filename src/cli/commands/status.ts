@@ -12,6 +12,7 @@ import { DEFAULT_VERIFY_CHECKPOINT_TABLE } from '../../migrate/verify-checkpoint
 import type { Connected, Side } from '../connection.js';
 import { count, showKey } from '../output.js';
 import { EXIT, type Command, type CommandContext } from './command.js';
+import { openController, printFleet, REDIS_OPTIONS, withRedis } from './status-fleet.js';
 import { printVerifyJobs, readVerifyJobs } from './status-verify.js';
 
 const DEFAULT_JOB = 'backfill';
@@ -30,9 +31,19 @@ export const statusCommand: Command = {
       'the next run continues after, and when it was saved. --job names the backfill job only; --tables filters both.',
     `Counts the rows of \`${REPAIR_LOG_TABLE}\` not yet repaired (repaired_at IS NULL) on each side that has one. ` +
       'The target is required; the source is optional. Nothing is written.',
+    'With --redis (and --key), also lists the fleet from the acknowledgements in Redis: every live instance\'s applied mode and ' +
+      'revision, whether it is stale, its replay failures and unrecorded failures, and its lag (the age of its last heartbeat); ' +
+      'instances whose acknowledgement expired are listed as lost.',
   ],
-  options: [{ name: 'job', type: 'string', placeholder: 'NAME', configKey: 'job', description: `the backfill job (default: ${DEFAULT_JOB})` }],
-  examples: ['# where the default job stands', 'dualwrite status --config migrate.json', '# one job, some tables, as JSON', 'dualwrite status --target mysql://app@new-db/shop --job nightly --tables order_* --json'],
+  options: [{ name: 'job', type: 'string', placeholder: 'NAME', configKey: 'job', description: `the backfill job (default: ${DEFAULT_JOB})` }, ...REDIS_OPTIONS],
+  examples: [
+    '# where the default job stands',
+    'dualwrite status --config migrate.json',
+    '# one job, some tables, as JSON',
+    'dualwrite status --target mysql://app@new-db/shop --job nightly --tables order_* --json',
+    '# with the fleet of instances following the flags in Redis',
+    'dualwrite status --config migrate.json --redis redis://flags:6379 --key shop:flags',
+  ],
   interruptible: false,
   run,
 };
@@ -75,6 +86,7 @@ async function run(context: CommandContext): Promise<number> {
     output.event('repair_log', { side, table: `${connected.database}.${REPAIR_LOG_TABLE}`, exists: pending !== null, pending });
     output.print(pending === null ? `repair log on the ${side}: none (no \`${REPAIR_LOG_TABLE}\` table)` : `repair log on the ${side}: ${count(pending)} pending rows${pending > 0 ? ' (run a repair to drain them)' : ''}`);
   }
+  const fleet = await fleetReport(options, output);
   output.event('summary', {
     command: 'status',
     job,
@@ -86,8 +98,29 @@ async function run(context: CommandContext): Promise<number> {
     verifyJobs: [...new Set(verifyJobs.checkpoints.map((checkpoint) => checkpoint.job))],
     pendingRepairs: logs.reduce((total, log) => total + (log.pending ?? 0), 0),
     repairLogs: logs,
+    ...(fleet === undefined ? {} : { fleet }),
   });
   return EXIT.ok;
+}
+
+/** With --redis: prints the fleet and returns its counts for the summary. */
+async function fleetReport(options: CommandContext['options'], output: CommandContext['output']): Promise<Record<string, unknown> | undefined> {
+  const controller = openController(options, 'status');
+  if (controller === undefined) return undefined;
+  try {
+    return await withRedis(options, controller, async () => {
+      const document = await controller.get();
+      if (document === null) {
+        output.print(`fleet: no flag document under Redis key "${controller.key}" (set one with \`dualwrite mode set\`)`);
+        return { key: controller.key, document: false };
+      }
+      const report = await controller.status();
+      printFleet(output, report, Date.now());
+      return { key: controller.key, revision: report.revision, mode: report.mode, applied: report.applied.length, pending: report.pending.length, lost: report.lost };
+    });
+  } finally {
+    await controller.close().catch(() => undefined);
+  }
 }
 
 function line(checkpoint: Checkpoint, estimate: number | undefined): string {

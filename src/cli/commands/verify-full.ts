@@ -60,6 +60,7 @@ export async function verifyFull(context: CommandContext, mode: Extract<VerifyMo
       chunkRows: mode.chunkRows,
       onDifference: differencePrinter(output),
       signal: context.signal,
+      record: !options.flag('no-record'), // a completed run is what a guarded cut-over (mode set --require-verify-within) looks for
       ...(replicas.source === undefined && replicas.target === undefined
         ? {}
         : { replicas: { ...(replicas.source === undefined ? {} : { source: replicas.source.pool }), ...(replicas.target === undefined ? {} : { target: replicas.target.pool }) } }),

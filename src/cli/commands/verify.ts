@@ -85,7 +85,10 @@ export const verifyCommand: Command = {
     `Resumable (--job NAME): each table's progress is saved in \`${DEFAULT_VERIFY_CHECKPOINT_TABLE}\` on the target; a run that is ` +
       'stopped (Ctrl-C) or killed is continued by the next run with the same --job, after the last chunk whose differences were all ' +
       'printed (a table line then says where it resumed; its counts include the earlier run’s); a run that completes deletes the ' +
-      'job’s checkpoints. Without --job, verify writes nothing anywhere.',
+      'job’s checkpoints. Without --job, verify keeps no checkpoint.',
+    'A full verify that completes records its outcome (tables, rows checked, differences, identical) in `dualwrite_verify_runs` on ' +
+      'the target, which `dualwrite mode set --require-verify-within` reads before a cut-over; --no-record skips it. An interrupted ' +
+      'run records nothing.',
     'Incremental (--since TIME --changed-column COLUMN): compares only the source rows whose COLUMN (an updated_at-style DATETIME or ' +
       'TIMESTAMP, ideally indexed, present in every table checked) is at or after TIME, then walks every key of the target to find rows ' +
       'deleted on the source (--no-reverse-pass skips that walk). It prints nextSince, the source server’s UTC time when the run ' +
@@ -112,7 +115,8 @@ export const verifyCommand: Command = {
   ],
   options: [
     { name: 'chunk-rows', type: 'integer', placeholder: 'N', configKey: 'verifyChunkRows', description: `source rows per checksum chunk (default: ${DEFAULT_CHUNK_ROWS}); with --since or --from-repair-log: keys read per statement (default: 500)` },
-    { name: 'job', type: 'string', placeholder: 'NAME', description: `make the run resumable: checkpoints in \`${DEFAULT_VERIFY_CHECKPOINT_TABLE}\` on the target (without --job nothing is written)` },
+    { name: 'job', type: 'string', placeholder: 'NAME', description: `make the run resumable: checkpoints in \`${DEFAULT_VERIFY_CHECKPOINT_TABLE}\` on the target (without --job no checkpoint is written)` },
+    { name: 'no-record', type: 'boolean', configKey: 'recordVerifyRuns', description: 'full verify: do not record the completed run in `dualwrite_verify_runs` on the target (recorded by default, for mode set --require-verify-within)' },
     { name: 'restart', type: 'boolean', description: 'with --job: forget the job’s checkpoints and compare every table from the start' },
     { name: 'checkpoint-every-ms', type: 'integer', placeholder: 'MS', min: 0, description: 'with --job: least time between two checkpoint saves of a table (default: 1000; a kill loses about this much work)' },
     { name: 'since', type: 'string', placeholder: 'TIME', description: "incremental: rows whose --changed-column is at or after TIME, UTC 'YYYY-MM-DD hh:mm:ss[.ffffff]' (or ISO 8601 with Z or an offset)" },

@@ -1,0 +1,72 @@
+/**
+ * Switching the mode kept in a JSON flag file (the file `FileFlagProvider` watches): the document is
+ * rewritten atomically — written to a temporary file beside it, then renamed over it — so a provider
+ * never reads half a document. There are no acknowledgements with a file: each process re-reads it on
+ * its own schedule, and nothing reports which have applied it.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { DualWriteError, FlagLoadError } from '../errors.js';
+import { parseMode, type Mode } from '../mode/modes.js';
+import { parseFlagDocument, type FlagDocument } from '../mode/redis-flag-document.js';
+import { checkTableKey } from '../mode/table-modes.js';
+
+/**
+ * The document in a flag file, or `null` when the file does not exist.
+ *
+ * @throws {@link InvalidModeError} when the content is invalid
+ * @throws {@link FlagLoadError} when the file cannot be read
+ */
+export async function readFlagFile(path: string): Promise<FlagDocument | null> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new FlagLoadError(`the flag file ${path}`, 'Check the path and its permissions.', { cause: error });
+  }
+  return parseFlagDocument(text, `file ${path}`);
+}
+
+/**
+ * Writes `mode` (for the whole pool, or for one `table` in `tableModes`) as the next revision of the
+ * flag file, keeping the other fields; creates the file when it does not exist.
+ *
+ * @returns the document written and the mode it replaced (`null` when there was no file)
+ * @throws {@link InvalidModeError} for a bad mode, or when the existing file is invalid (it is left as it is)
+ * @throws {@link InvalidOptionError} when `table` is not `schema.table`
+ * @throws {@link DualWriteError} `ER_DUALWRITE_FLAG_FILE_WRITE` when the file cannot be written (a ConfigMap mount is read-only)
+ */
+export async function writeFlagFile(path: string, mode: Mode, options: { readonly table?: string; readonly source?: string; readonly now?: number } = {}): Promise<{ document: FlagDocument; from: Mode | null }> {
+  const checked = parseMode(mode, 'dualwrite mode set');
+  const table = options.table === undefined ? undefined : checkTableKey(options.table, 'the --table option');
+  const previous = await readFlagFile(path);
+  let fields: Record<string, unknown> = {};
+  if (previous !== null) fields = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>; // valid: parsed above
+  const next: Record<string, unknown> = { ...fields, revision: (previous?.revision ?? 0) + 1, updatedAt: options.now ?? Date.now() };
+  if (table === undefined) next.mode = checked;
+  else {
+    next.mode = previous?.mode ?? 'source_only';
+    next.tableModes = { ...previous?.tableModes, [table]: checked };
+  }
+  if (options.source !== undefined) next.source = options.source;
+  const text = `${JSON.stringify(next, null, 2)}\n`;
+  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFile(temporary, text, { mode: 0o644 });
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => undefined);
+    throw new DualWriteError(
+      'ER_DUALWRITE_FLAG_FILE_WRITE',
+      `Could not write the flag file ${path}: ${(error as Error).message}. The file was left as it was. ` +
+        'Check that its directory is writable; a Kubernetes ConfigMap mount is read-only: change the ConfigMap instead.',
+      { cause: error },
+    );
+  }
+  const from = previous === null ? null : table === undefined ? previous.mode : (previous.tableModes?.[table] ?? previous.mode);
+  return { document: parseFlagDocument(text, `file ${path}`), from };
+}
