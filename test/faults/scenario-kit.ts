@@ -4,7 +4,7 @@
  */
 import type { DualPromisePool } from '../../src/promise.js';
 import { until } from '../pool/helpers.js';
-import { spawnProxiedServers, type ProxiedDatabases, type ProxiedServers } from './proxied-servers.js';
+import { spawnProxiedServers, type ProxiedDatabases, type ProxiedPoolOptions, type ProxiedServers } from './proxied-servers.js';
 import { createWorkloadTables, type Workload } from './workload.js';
 
 /** Liveness bound of every wait (a hung pool fails the scenario instead of hanging it); never a speed assertion. */
@@ -28,8 +28,11 @@ export async function setUpScenario(name: string): Promise<ScenarioSetup> {
   }
 }
 
-/** New databases with the workload tables on `servers`, and a `source_first` pool through the proxies. */
-export async function openScenario(servers: ProxiedServers, prefix: string): Promise<ScenarioSetup> {
+/**
+ * New databases with the workload tables on `servers`, and a `source_first` pool through the proxies.
+ * `overrides` replace the scenario's pool options (e.g. `replayTimeoutMs: undefined` for the library's default).
+ */
+export async function openScenario(servers: ProxiedServers, prefix: string, overrides: Partial<ProxiedPoolOptions> = {}): Promise<ScenarioSetup> {
   const db = await servers.createDatabases(prefix);
   await createWorkloadTables([db.source, db.target]);
   const pool = db.createPool({
@@ -39,6 +42,7 @@ export async function openScenario(servers: ProxiedServers, prefix: string): Pro
     // Short connect timeouts: a connection opened to an unreachable side gives its pool slot back.
     sourcePool: { connectionLimit: 20, connectTimeout: 2000 },
     targetPool: { connectionLimit: 20, connectTimeout: 2000 },
+    ...overrides,
   });
   return { servers, db, pool };
 }

@@ -63,7 +63,7 @@ export async function settle(primary: Pool, secondary: Pool, ledger: Ledger): Pr
 
   const report = await verify({ source: primary, target: secondary, tables: [...LEDGER_TABLES], ...NO_WAIT, collect: true, checkpointEveryMs: 0 });
   const differences = report.tables.flatMap((t) => t.differences ?? []).slice(0, 20);
-  expect({ identical: report.identical, differences }, 'verify after the drain').toEqual({ identical: true, differences: [] });
+  expect({ identical: report.identical, differences }, `verify after the drain: ${JSON.stringify(differences)}`).toEqual({ identical: true, differences: [] });
   const comparison = await compareTables(primary, secondary, [...LEDGER_TABLES]);
   expect(comparison.identical, `independent comparison after the drain:\n${formatComparison(comparison)}`).toBe(true);
   return { drain, skipped: skippedIds.length, verify: report };

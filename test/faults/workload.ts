@@ -58,6 +58,40 @@ export interface WorkloadOptions {
   readonly callers?: number;
   /** Share of transactions rolled back on purpose. Default 0.25. */
   readonly rollbackShare?: number;
+  /**
+   * Share of writes that are multi-statement transactions, drawn before the usual mix (a transaction-heavy run).
+   * Default: unset, the usual mix (a quarter transactions) with the same random choices as before.
+   */
+  readonly transactionShare?: number;
+  /** Prefix of the callers' unique tags: set it when several workloads write the same tables. Default `c`. */
+  readonly tagPrefix?: string;
+  /** The ledger to record in (e.g. one that also writes each entry to a journal). Default: a new one. */
+  readonly ledger?: Ledger;
+  /** Told how long each write took its caller: an autocommit statement, or a transaction from checkout to COMMIT. */
+  readonly onLatency?: (kind: 'statement' | 'transaction', ms: number) => void;
+  /** Told of each write about to be sent, and when its caller has recorded the outcome (see {@link WriteJournal}). */
+  readonly journal?: WriteJournal;
+}
+
+/**
+ * What a write may change if its process dies before its caller hears back: told before an autocommit statement is
+ * sent, and before a transaction's COMMIT (a transaction that dies before COMMIT is rolled back by the server).
+ */
+export interface Attempt {
+  /** What is attempted (`insert orders`, `transaction commit`, …). */
+  readonly what: string;
+  /** Keyed changes (updates, deletes, a transaction's rows). */
+  readonly changes: readonly { table: LedgerTable; key: string; state: RowState | null }[];
+  /** Inserts whose generated ID is not known yet, by tag. */
+  readonly unkeyed: readonly { table: LedgerTable; tag: string; state: RowState }[];
+}
+
+/** Hooks around each write, for a workload whose process may be killed (scenario 7). */
+export interface WriteJournal {
+  /** Caller `caller` is about to send `attempt`. */
+  attempt(caller: number, attempt: Attempt): void;
+  /** Caller `caller` has recorded the outcome of its last attempt in the ledger. */
+  done(caller: number): void;
 }
 
 /** A running workload. */
@@ -68,6 +102,13 @@ export interface Workload {
   readonly completed: number;
   /** Things a caller saw that no fault explains (a wrong affectedRows, …): must stay empty. */
   readonly anomalies: readonly string[];
+  /**
+   * Holds every caller before its next write; resolves once none has a write (or a checked-out connection) in
+   * flight. Load resumes with {@link Workload.resume}.
+   */
+  pause(): Promise<void>;
+  /** Lets paused callers go on. */
+  resume(): void;
   /** Stops the callers after their current write; resolves when all have stopped. */
   stop(): Promise<void>;
 }
@@ -91,17 +132,31 @@ function codeOf(error: unknown): string {
 
 /** Starts the callers; see {@link Workload}. */
 export function startWorkload(pool: DualPromisePool, options: WorkloadOptions): Workload {
-  const ledger = new Ledger();
+  const ledger = options.ledger ?? new Ledger();
   const anomalies: string[] = [];
   const rollbackShare = options.rollbackShare ?? 0.25;
+  const { journal, onLatency } = options;
+  const tagPrefix = options.tagPrefix ?? 'c';
+  /** Runs one autocommit write, telling the journal and timing it. */
+  const timed = async <T>(c: number, attempt: Attempt, write: () => Promise<T>): Promise<T> => {
+    journal?.attempt(c, attempt);
+    const started = performance.now();
+    const result = await write();
+    onLatency?.('statement', performance.now() - started);
+    return result;
+  };
   let stopping = false;
   let completed = 0;
   let counter = 0;
+  /** Set while paused: callers wait on it before their next write. */
+  let gate: { readonly promise: Promise<void>; readonly open: () => void } | null = null;
+  let running = 0;
+  let held = 0;
 
   const caller = async (c: number): Promise<void> => {
     const random = seeded((options.seed ^ Math.imul(c + 1, 0x9e3779b1)) >>> 0);
     const owned: Owned[] = [];
-    const tag = (): string => `c${c}-${++counter}`;
+    const tag = (): string => `${tagPrefix}${c}-${++counter}`;
     const qty = (): string => String(Math.floor(random() * 1_000_000));
     const pickOwned = (table?: LedgerTable): Owned | undefined => {
       const candidates = table === undefined ? owned : owned.filter((o) => o.table === table);
@@ -114,14 +169,23 @@ export function startWorkload(pool: DualPromisePool, options: WorkloadOptions): 
       if (header.affectedRows !== rows) anomalies.push(`caller ${c}: ${what} affected ${header.affectedRows} rows, expected ${rows}`);
     };
 
+    running++;
     while (!stopping) {
-      const roll = random();
+      while (gate !== null && !stopping) {
+        held++;
+        await gate.promise;
+        held--;
+      }
+      if (stopping) break;
+      const transactionFirst = options.transactionShare !== undefined && random() < options.transactionShare;
+      const roll = transactionFirst ? 1 : random();
       let failed = false;
       if (roll < 0.3) {
         // Autocommit multi-row INSERT with generated IDs.
         const rows = Array.from({ length: 1 + Math.floor(random() * 3) }, () => ({ tag: tag(), qty: qty() }));
         try {
-          const [header] = await pool.query<ResultSetHeader>('INSERT INTO orders (tag, qty) VALUES ?', [rows.map((r) => [r.tag, Number(r.qty)])]);
+          const attempt = { what: 'insert orders', changes: [], unkeyed: rows.map((state) => ({ table: 'orders' as const, tag: state.tag, state })) };
+          const [header] = await timed(c, attempt, () => pool.query<ResultSetHeader>('INSERT INTO orders (tag, qty) VALUES ?', [rows.map((r) => [r.tag, Number(r.qty)])]));
           expectRows('INSERT orders', header, rows.length);
           const changes = rows.map((state, i) => ({ table: 'orders' as const, key: String(header.insertId + i), state }));
           ledger.acknowledge(changes);
@@ -134,7 +198,8 @@ export function startWorkload(pool: DualPromisePool, options: WorkloadOptions): 
         const order = pickOwned('orders');
         const state = { order_id: order?.key ?? '0', tag: tag(), body: `note ${qty()}` };
         try {
-          const [header] = await pool.execute<ResultSetHeader>('INSERT INTO notes (order_id, tag, body) VALUES (?, ?, ?)', [state.order_id, state.tag, state.body]);
+          const attempt = { what: 'insert notes', changes: [], unkeyed: [{ table: 'notes' as const, tag: state.tag, state }] };
+          const [header] = await timed(c, attempt, () => pool.execute<ResultSetHeader>('INSERT INTO notes (order_id, tag, body) VALUES (?, ?, ?)', [state.order_id, state.tag, state.body]));
           expectRows('INSERT notes', header, 1);
           const change = { table: 'notes' as const, key: String(header.insertId), state };
           ledger.acknowledge([change]);
@@ -148,7 +213,8 @@ export function startWorkload(pool: DualPromisePool, options: WorkloadOptions): 
         const state = { tag: tag(), qty: qty() };
         disown(order);
         try {
-          const [header] = await pool.execute<ResultSetHeader>('UPDATE orders SET tag = ?, qty = ? WHERE id = ?', [state.tag, state.qty, order.key]);
+          const attempt = { what: 'update orders', changes: [{ table: 'orders' as const, key: order.key, state }], unkeyed: [] };
+          const [header] = await timed(c, attempt, () => pool.execute<ResultSetHeader>('UPDATE orders SET tag = ?, qty = ? WHERE id = ?', [state.tag, state.qty, order.key]));
           expectRows('UPDATE orders', header, 1);
           ledger.acknowledge([{ table: 'orders', key: order.key, state }]);
           owned.push({ table: 'orders', key: order.key, state });
@@ -160,7 +226,8 @@ export function startWorkload(pool: DualPromisePool, options: WorkloadOptions): 
         const row = pickOwned() as Owned;
         disown(row);
         try {
-          const [header] = await pool.query<ResultSetHeader>(`DELETE FROM ${row.table} WHERE id = ?`, [row.key]);
+          const attempt = { what: `delete ${row.table}`, changes: [{ table: row.table, key: row.key, state: null }], unkeyed: [] };
+          const [header] = await timed(c, attempt, () => pool.query<ResultSetHeader>(`DELETE FROM ${row.table} WHERE id = ?`, [row.key]));
           expectRows(`DELETE ${row.table}`, header, 1);
           ledger.acknowledge([{ table: row.table, key: row.key, state: null }]);
         } catch (error) {
@@ -170,9 +237,11 @@ export function startWorkload(pool: DualPromisePool, options: WorkloadOptions): 
       } else {
         failed = !(await transaction(c, random, tag, qty, pickOwned, disown, owned));
       }
+      journal?.done(c);
       if (failed) await sleep(10 + Math.floor(random() * 20));
       else completed++;
     }
+    running--;
   };
 
   /** A multi-statement transaction; false when it failed for the caller. */
@@ -195,6 +264,7 @@ export function startWorkload(pool: DualPromisePool, options: WorkloadOptions): 
     const tags = [...orders.map((o) => o.tag), noteTag, ...(update ? [update.tag] : [])];
     let phase: 'open' | 'commit' = 'open';
     let connection: Awaited<ReturnType<DualPromisePool['getConnection']>> | undefined;
+    const started = performance.now();
     try {
       connection = await pool.getConnection();
       await connection.beginTransaction();
@@ -214,8 +284,10 @@ export function startWorkload(pool: DualPromisePool, options: WorkloadOptions): 
         return true;
       }
       phase = 'commit';
-      await connection.commit();
       const changes = [...inserted, ...(updated !== undefined && update !== undefined ? [{ table: 'orders' as const, key: updated.key, state: update }] : [])];
+      journal?.attempt(c, { what: 'transaction commit', changes, unkeyed: [] });
+      await connection.commit();
+      onLatency?.('transaction', performance.now() - started);
       ledger.acknowledge(changes);
       owned.push(...changes);
       return true;
@@ -243,8 +315,24 @@ export function startWorkload(pool: DualPromisePool, options: WorkloadOptions): 
       return completed;
     },
     anomalies,
+    pause: async () => {
+      if (gate === null) {
+        let open = (): void => undefined;
+        const promise = new Promise<void>((resolve) => (open = resolve));
+        gate = { promise, open };
+      }
+      while (held < running) await sleep(5);
+    },
+    resume: () => {
+      const paused = gate;
+      gate = null;
+      paused?.open();
+    },
     stop: () => {
       stopping = true;
+      const paused = gate;
+      gate = null;
+      paused?.open();
       return (stopped ??= Promise.all(callers).then(() => undefined));
     },
   };
