@@ -11,7 +11,8 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DualWriteError, FlagLoadError } from '../errors.js';
 import { parseMode, type Mode } from '../mode/modes.js';
-import { parseFlagDocument, type FlagDocument } from '../mode/redis-flag-document.js';
+import type { ReadRoutingSettings } from '../mode/flag-provider.js';
+import { parseFlagDocument, parseReadRouting, type FlagDocument } from '../mode/redis-flag-document.js';
 import { checkTableKey } from '../mode/table-modes.js';
 
 /**
@@ -43,15 +44,44 @@ export async function readFlagFile(path: string): Promise<FlagDocument | null> {
 export async function writeFlagFile(path: string, mode: Mode, options: { readonly table?: string; readonly source?: string; readonly now?: number } = {}): Promise<{ document: FlagDocument; from: Mode | null }> {
   const checked = parseMode(mode, 'dualwrite mode set');
   const table = options.table === undefined ? undefined : checkTableKey(options.table, 'the --table option');
+  const { document, previous } = await rewriteFlagFile(path, options, (next, previous) => {
+    if (table === undefined) next.mode = checked;
+    else {
+      next.mode = previous?.mode ?? 'source_only';
+      next.tableModes = { ...previous?.tableModes, [table]: checked };
+    }
+  });
+  const from = previous === null ? null : table === undefined ? previous.mode : (previous.tableModes?.[table] ?? previous.mode);
+  return { document, from };
+}
+
+/**
+ * Writes the read-routing shares (merged into those already in the file) as the next revision of the flag file,
+ * keeping the other fields; creates the file (mode `source_only`) when it does not exist.
+ *
+ * @returns the document written
+ * @throws {@link InvalidModeError} when a share is not a number from 0 to 100, or the existing file is invalid
+ * @throws {@link DualWriteError} `ER_DUALWRITE_FLAG_FILE_WRITE` when the file cannot be written
+ */
+export async function writeFlagFileRouting(path: string, routing: ReadRoutingSettings, options: { readonly source?: string; readonly now?: number } = {}): Promise<FlagDocument> {
+  const { document } = await rewriteFlagFile(path, options, (next, previous) => {
+    next.mode = previous?.mode ?? 'source_only';
+    next.readRouting = parseReadRouting({ ...previous?.readRouting, ...routing }, 'dualwrite mode routing');
+  });
+  return document;
+}
+
+/** Reads the file, lets `change` edit the next document, and writes it atomically (temporary file + rename). */
+async function rewriteFlagFile(
+  path: string,
+  options: { readonly source?: string; readonly now?: number },
+  change: (next: Record<string, unknown>, previous: FlagDocument | null) => void,
+): Promise<{ document: FlagDocument; previous: FlagDocument | null }> {
   const previous = await readFlagFile(path);
   let fields: Record<string, unknown> = {};
   if (previous !== null) fields = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>; // valid: parsed above
   const next: Record<string, unknown> = { ...fields, revision: (previous?.revision ?? 0) + 1, updatedAt: options.now ?? Date.now() };
-  if (table === undefined) next.mode = checked;
-  else {
-    next.mode = previous?.mode ?? 'source_only';
-    next.tableModes = { ...previous?.tableModes, [table]: checked };
-  }
+  change(next, previous);
   if (options.source !== undefined) next.source = options.source;
   const text = `${JSON.stringify(next, null, 2)}\n`;
   const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
@@ -67,6 +97,5 @@ export async function writeFlagFile(path: string, mode: Mode, options: { readonl
       { cause: error },
     );
   }
-  const from = previous === null ? null : table === undefined ? previous.mode : (previous.tableModes?.[table] ?? previous.mode);
-  return { document: parseFlagDocument(text, `file ${path}`), from };
+  return { document: parseFlagDocument(text, `file ${path}`), previous };
 }

@@ -75,7 +75,14 @@ function parseTableModes(value: unknown, where: string): Readonly<Record<string,
   return Object.freeze(modes);
 }
 
-function parseReadRouting(value: unknown, where: string): ReadRoutingSettings {
+/**
+ * Checks a `readRouting` object (each share a number from 0 to 100; unknown fields are dropped).
+ *
+ * @param value - the value to check
+ * @param where - where it came from, for the error message
+ * @throws {@link InvalidModeError} when it is not an object or a share is out of range
+ */
+export function parseReadRouting(value: unknown, where: string): ReadRoutingSettings {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidModeError(value, `the "readRouting" field of ${where} (expected an object)`, MODES);
   }

@@ -7,7 +7,8 @@
 import { InvalidOptionError, SwitchNotAppliedError } from '../errors.js';
 import { parseMode, type Mode } from './modes.js';
 import { checkRedisConnection, openRedis, redisFlagKeys, type RedisClientLike, type RedisConnection, type RedisFlagKeys } from './redis-client.js';
-import { parseFlagDocument, type FlagDocument } from './redis-flag-document.js';
+import { parseFlagDocument, parseReadRouting, type FlagDocument } from './redis-flag-document.js';
+import type { ReadRoutingSettings } from './flag-provider.js';
 import type { InstanceAck } from './redis-flag-provider.js';
 import { checkTableKey } from './table-modes.js';
 import { appendAudit, auditKey, DEFAULT_AUDIT_LENGTH, readAudit, type AuditEntry, type AuditOutcome } from './redis-audit.js';
@@ -169,6 +170,35 @@ export class RedisModeController {
         table: table ?? null,
         reason: options.reason ?? null,
       }),
+      options,
+    );
+    return report as SwitchReport; // no expected revision: always written
+  }
+
+  /**
+   * Sets the read-routing shares (gray and shadow reads, docs/read-routing.md) for the fleet: merged into the
+   * document's `readRouting`, written as the next revision, published, and audited (`switched`, from and to the mode
+   * in force, the new shares in `reason`). The mode and table modes stay.
+   *
+   * @param routing - the shares to set (0 to 100 each); the shares not given keep their value
+   * @param options - as for {@link switchMode} (`table` and `forced` are ignored)
+   * @returns who has applied it (with `wait`, once every live instance has)
+   * @throws {@link InvalidModeError} when a share is not a number from 0 to 100
+   * @throws {@link SwitchNotAppliedError} with `wait`, when a live instance has not applied it in time
+   */
+  async setReadRouting(routing: ReadRoutingSettings, options: Omit<SwitchModeOptions, 'table' | 'forced'> = {}): Promise<SwitchReport> {
+    parseReadRouting(routing, 'RedisModeController.setReadRouting()');
+    let merged: ReadRoutingSettings = routing;
+    const report = await this.#write(
+      (fields) => {
+        const current = isRecord(fields.readRouting) ? fields.readRouting : {};
+        merged = parseReadRouting({ ...current, ...routing }, 'RedisModeController.setReadRouting()');
+        return { ...fields, readRouting: merged };
+      },
+      (previous) => {
+        const mode = previous?.mode ?? 'source_only';
+        return { outcome: 'switched', from: mode, to: mode, table: null, reason: options.reason ?? `read routing ${JSON.stringify(merged)}` };
+      },
       options,
     );
     return report as SwitchReport; // no expected revision: always written

@@ -122,6 +122,28 @@ describe('dualwrite mode (Redis)', () => {
     expect((await runCli(['mode', 'get', ...redis])).stdout).toMatch(/table modes: shop\.orders=source_first/);
   });
 
+  it('sets the read-routing shares for the fleet: applied by the pool, merged, audited, and bad shares refused', async () => {
+    const key = newKey();
+    const redis = ['--redis', REDIS_URL, '--key', key];
+    expect((await runCli(['mode', 'set', 'source_first', ...redis])).code).toBe(0);
+    const pool = await fleetInstance(key, 'app-routing');
+
+    const set = await runCli(['mode', 'routing', ...redis, '--shadow-read-percent', '1', '--gray-read-percent', '5%', '--wait', '--timeout-ms', '20000', '--actor', 'dana']);
+    expect(set.code).toBe(0);
+    expect(set.stdout).toMatch(/read routing set to \{"grayReadPercent":5,"shadowReadPercent":1\} \(revision 2; mode stays source_first\)/);
+    expect(pool.flagState.readRouting).toEqual({ grayReadPercent: 5, shadowReadPercent: 1 });
+    expect(pool.mode).toBe('source_first');
+
+    expect((await runCli(['mode', 'routing', ...redis, '--gray-read-percent', '0', '--wait'])).code).toBe(0);
+    expect(pool.flagState.readRouting).toEqual({ grayReadPercent: 0, shadowReadPercent: 1 }); // the share not given keeps its value
+    const audit = await runCli(['mode', 'audit', ...redis, '--limit', '1', '--json']);
+    expect(jsonLines(audit.stdout).find((line) => line.type === 'audit')).toMatchObject({ outcome: 'switched', from: 'source_first', to: 'source_first', reason: 'read routing {"grayReadPercent":0,"shadowReadPercent":1}' });
+
+    expectOneLineError(await runCli(['mode', 'routing', ...redis]), /needs --gray-read-percent, --shadow-read-percent or both/);
+    expectOneLineError(await runCli(['mode', 'routing', ...redis, '--gray-read-percent', '150']), /--gray-read-percent must be a percentage from 0 to 100/);
+    expect(pool.flagState.readRouting).toEqual({ grayReadPercent: 0, shadowReadPercent: 1 });
+  });
+
   it('refuses bad input with one line (exit 2)', async () => {
     const key = newKey();
     const redis = ['--redis', REDIS_URL, '--key', key];
@@ -155,5 +177,8 @@ describe('dualwrite mode (flag file)', () => {
     expect(get.stdout).toMatch(/table modes: shop\.orders=target_first/);
     expectOneLineError(await runCli(['mode', 'audit', '--flags-file', path]), /the audit trail is kept in Redis/);
     expectOneLineError(await runCli(['mode', 'set', 'target_first', '--flags-file', path, '--wait']), /--wait needs --redis/);
+    const routing = await runCli(['mode', 'routing', '--flags-file', path, '--shadow-read-percent', '2']);
+    expect(routing.code).toBe(0);
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ mode: 'source_first', revision: 3, readRouting: { shadowReadPercent: 2 }, tableModes: { 'shop.orders': 'target_first' } });
   });
 });

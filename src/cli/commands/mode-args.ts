@@ -9,6 +9,7 @@ import { sourceTables } from '../../control/cutover-checks.js';
 import type { GuardedSwitchOptions } from '../../control/cutover-guard.js';
 import type { FallbackOptions } from '../../control/fallback-watch.js';
 import { tablePatternRegExp } from '../../migrate/table-selection.js';
+import type { ReadRoutingSettings } from '../../mode/flag-provider.js';
 import { MODES, parseMode, type Mode } from '../../mode/modes.js';
 import { checkTableKey } from '../../mode/table-modes.js';
 import { UsageError, type ParsedOptions } from '../args.js';
@@ -115,4 +116,19 @@ export function parseRate(text: string): number {
   const value = Number(percent ? trimmed.slice(0, -1) : trimmed) / (percent ? 100 : 1);
   if (!/^\d+(\.\d+)?%?$/.test(trimmed) || !(value >= 0 && value < 1)) throw new UsageError(`--max-error-rate must be a fraction below 1 or a percentage below 100%, e.g. 0.01 or 1%, got ${JSON.stringify(text)}`, NAME);
   return value;
+}
+
+/** The shares of `mode routing` (`--gray-read-percent`, `--shadow-read-percent`; `5` or `5%`). @throws {@link UsageError} when neither is given or one is not 0-100 */
+export function routingArguments(options: ParsedOptions): ReadRoutingSettings {
+  const routing: { grayReadPercent?: number; shadowReadPercent?: number } = {};
+  for (const [flag, field] of [['gray-read-percent', 'grayReadPercent'], ['shadow-read-percent', 'shadowReadPercent']] as const) {
+    const text = options.string(flag);
+    if (text === undefined) continue;
+    const trimmed = text.trim().replace(/%$/, '');
+    const value = Number(trimmed);
+    if (!/^\d+(\.\d+)?$/.test(trimmed) || !(value >= 0 && value <= 100)) throw new UsageError(`--${flag} must be a percentage from 0 to 100, e.g. 5 or 0.5, got ${JSON.stringify(text)}`, NAME);
+    routing[field] = value;
+  }
+  if (Object.keys(routing).length === 0) throw new UsageError('mode routing needs --gray-read-percent, --shadow-read-percent or both', NAME);
+  return routing;
 }

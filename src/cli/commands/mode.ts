@@ -7,12 +7,14 @@
  */
 import { CutoverGuard, type GuardedSwitchOptions } from '../../control/cutover-guard.js';
 import { describeMs } from '../../control/cutover-checks.js';
+import { writeFlagFileRouting } from '../../control/flag-file.js';
 import { CutoverRefusedError, SwitchNotAppliedError } from '../../errors.js';
+import type { ReadRoutingSettings } from '../../mode/flag-provider.js';
 import { MODES } from '../../mode/modes.js';
 import type { RedisModeController } from '../../mode/redis-mode-controller.js';
 import { UsageError } from '../args.js';
 import { EXIT, type Command, type CommandContext } from './command.js';
-import { concernedTables, fallbackOptions, modeArgument, preconditions, switchOptions } from './mode-args.js';
+import { actor, concernedTables, fallbackOptions, modeArgument, preconditions, routingArguments, switchOptions } from './mode-args.js';
 import { runFile } from './mode-file.js';
 import { auditLine, printChecks, printDocument } from './mode-print.js';
 import { openController, printFleet, REDIS_OPTIONS, withRedis } from './status-fleet.js';
@@ -33,7 +35,7 @@ const NAME = 'mode';
 export const modeCommand: Command = {
   name: NAME,
   summary: 'read or switch the mode the fleet follows (Redis or a flag file), with guarded cut-over and an audit trail',
-  positionals: { max: 2, usage: 'get | set <mode> | audit' },
+  positionals: { max: 2, usage: 'get | set <mode> | routing | audit' },
   description: [
     '`mode get` prints the flag document: mode, revision, who set it and when, table modes and read routing; with --redis also every ' +
       'live instance (applied or pending, its revision, lag and replay failures).',
@@ -52,6 +54,9 @@ export const modeCommand: Command = {
       'the switch stays.',
     'Exit codes: 0 done; 2 error (bad arguments, unreachable Redis or database); 3 refused by a precondition (nothing written); ' +
       '4 --wait timed out (the switch stays written); 5 the watch fell back to the previous mode.',
+    '`mode routing --gray-read-percent N --shadow-read-percent N` sets the read-routing shares of the fleet (docs/read-routing.md; ' +
+      'each 0 to 100, the share not given keeps its value): the mode stays; with --redis it is a new revision, published, audited, and ' +
+      '--wait waits for every live instance.',
     '`mode audit` prints the newest audit entries (--limit, default 20): when, who, outcome, from, to, table, revision, reason.',
   ],
   options: [
@@ -68,6 +73,8 @@ export const modeCommand: Command = {
     { name: 'max-error-rate', type: 'string', placeholder: 'RATE', configKey: 'maxErrorRate', description: 'set --watch-ms: fall back above this error rate, e.g. 0.01 or 1%' },
     { name: 'max-p99-ms', type: 'integer', placeholder: 'MS', configKey: 'maxP99Ms', description: 'set --watch-ms: fall back above this p99 latency' },
     { name: 'min-statements', type: 'integer', placeholder: 'N', configKey: 'minStatements', description: 'set --watch-ms: statements before judging (default 100)' },
+    { name: 'gray-read-percent', type: 'string', placeholder: 'PERCENT', description: 'routing: share of reads served by the secondary side in the *_first modes (0-100)' },
+    { name: 'shadow-read-percent', type: 'string', placeholder: 'PERCENT', description: 'routing: share of reads also run on the other side and compared (0-100)' },
     { name: 'limit', type: 'integer', placeholder: 'N', description: 'audit: how many entries (default 20)' },
   ],
   examples: [
@@ -81,6 +88,8 @@ export const modeCommand: Command = {
     'dualwrite mode set target_first --redis redis://flags:6379 --table shop.orders --wait',
     '# a flag file (ConfigMap-style)',
     'dualwrite mode set source_first --flags-file /etc/app/flags.json',
+    '# try the target with 1% shadow reads and 5% gray reads',
+    'dualwrite mode routing --redis redis://flags:6379 --shadow-read-percent 1 --gray-read-percent 5 --wait',
     '# who switched what',
     'dualwrite mode audit --redis redis://flags:6379 --limit 50',
   ],
@@ -91,8 +100,9 @@ export const modeCommand: Command = {
 async function run(context: CommandContext): Promise<number> {
   const { options } = context;
   const [action, argument] = options.positionals;
-  if (action === undefined) throw new UsageError('say what to do: dualwrite mode get, dualwrite mode set <mode>, or dualwrite mode audit', NAME);
-  if (action !== 'get' && action !== 'set' && action !== 'audit') throw new UsageError(`unknown action ${JSON.stringify(action)}: use get, set <mode> or audit`, NAME);
+  if (action === undefined) throw new UsageError('say what to do: dualwrite mode get, dualwrite mode set <mode>, dualwrite mode routing, or dualwrite mode audit', NAME);
+  if (action !== 'get' && action !== 'set' && action !== 'routing' && action !== 'audit') throw new UsageError(`unknown action ${JSON.stringify(action)}: use get, set <mode>, routing or audit`, NAME);
+  const routing = action === 'routing' ? routingArguments(options) : undefined;
   if (action !== 'set' && argument !== undefined) throw new UsageError(`mode ${action} takes no argument (got ${JSON.stringify(argument)})`, NAME);
   const file = options.string('flags-file');
   const controller = openController(options, NAME);
@@ -100,9 +110,9 @@ async function run(context: CommandContext): Promise<number> {
     await controller?.close();
     throw new UsageError('give exactly one of --redis URL (with --key) or --flags-file PATH (on the command line or as "redis"/"flagsFile" in the config file)', NAME);
   }
-  if (controller === undefined) return runFile(context, action, argument, file as string);
+  if (controller === undefined) return routing === undefined ? runFile(context, action as 'get' | 'set' | 'audit', argument, file as string) : runFileRouting(context, routing, file as string);
   try {
-    return await withRedis(options, controller, () => runRedis(context, controller, action, argument));
+    return await withRedis(options, controller, () => (routing === undefined ? runRedis(context, controller, action as 'get' | 'set' | 'audit', argument) : runRedisRouting(context, controller, routing)));
   } finally {
     await controller.close().catch(() => undefined);
   }
@@ -186,3 +196,34 @@ async function runRedis(context: CommandContext, controller: RedisModeController
   return outcome?.result === 'fell_back' ? MODE_EXIT.fellBack : EXIT.ok;
 }
 
+
+/** `mode routing` on Redis: a new revision with the shares, published and audited; `--wait` waits for the fleet. */
+async function runRedisRouting(context: CommandContext, controller: RedisModeController, routing: ReadRoutingSettings): Promise<number> {
+  const { options, output } = context;
+  const timeoutMs = options.integer('timeout-ms');
+  let report;
+  try {
+    report = await controller.setReadRouting(routing, { source: actor(options), wait: options.flag('wait'), ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+  } catch (error) {
+    if (!(error instanceof SwitchNotAppliedError)) throw error;
+    printFleet(output, error.report, Date.now());
+    output.error(`dualwrite mode: ${error.message}`);
+    output.event('summary', { command: 'mode routing', outcome: 'not_applied', revision: error.report.revision, pending: error.report.pending.map((ack) => ack.instanceId) });
+    return MODE_EXIT.notApplied;
+  }
+  const document = await controller.get();
+  output.print(`read routing set to ${JSON.stringify(document?.readRouting ?? routing)} (revision ${report.revision}; mode stays ${report.mode})`);
+  if (options.flag('wait')) printFleet(output, report, Date.now());
+  output.event('summary', { command: 'mode routing', outcome: 'switched', readRouting: document?.readRouting ?? routing, revision: report.revision, applied: report.applied.map((ack) => ack.instanceId), pending: report.pending.map((ack) => ack.instanceId) });
+  return EXIT.ok;
+}
+
+/** `mode routing` on a flag file: rewritten atomically; no acknowledgements. */
+async function runFileRouting(context: CommandContext, routing: ReadRoutingSettings, path: string): Promise<number> {
+  const { options, output } = context;
+  if (options.has('wait')) throw new UsageError('--wait needs --redis: a flag file has no acknowledgements to wait for', NAME);
+  const document = await writeFlagFileRouting(path, routing, { source: actor(options) });
+  output.print(`read routing set to ${JSON.stringify(document.readRouting)} in ${path} (revision ${document.revision}; mode stays ${document.mode}); each process applies it when it re-reads the file`);
+  output.event('summary', { command: 'mode routing', outcome: 'switched', readRouting: document.readRouting, revision: document.revision, file: path });
+  return EXIT.ok;
+}
