@@ -359,7 +359,8 @@ describe('verify usage errors (one line, exit 2, before connecting)', () => {
   it('--help lists the modes, their flags and examples', async () => {
     const help = (await runCli(['verify', '--help'])).stdout;
     for (const option of ['--job', '--restart', '--checkpoint-every-ms', '--since', '--changed-column', '--no-reverse-pass', '--overlap-ms', '--from-repair-log', '--repair-log-table']) expect(help).toContain(option);
-    expect(help).toMatch(/Without --job,\s+verify writes\s+nothing\s+anywhere/);
+    expect(help).toMatch(/Without --job,\s+verify keeps\s+no\s+checkpoint/);
+    expect(help).toContain('--no-record');
     expect(help).toContain("dualwrite verify --config migrate.json --tables orders --changed-column updated_at --since '2026-11-20 10:00:00'");
     expect(help).toContain('dualwrite verify --config migrate.json --from-repair-log');
   });
