@@ -146,7 +146,8 @@ export interface DualPoolOptions {
   readonly flags?: FlagProvider;
   /**
    * How long a write waits for its replay on the secondary side before the replay counts as failed (and goes to
-   * the repair log), in milliseconds. Bounds how long a slow secondary holds the primary side's row locks.
+   * the repair log), in milliseconds. Bounds how long a slow secondary holds the primary side's row locks. DDL
+   * replays (`ddl: 'both'`) are not bounded by it: they hold no primary lock, and a schema change can take long.
    * @defaultValue 2000
    */
   readonly replayTimeoutMs?: number;

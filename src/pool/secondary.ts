@@ -110,7 +110,10 @@ export async function guarded(
   }
   const timeoutMs = engine.options.replayTimeoutMs;
   let timer: NodeJS.Timeout | undefined;
+  // DDL replays are not bounded: no primary lock waits on them (DDL runs outside the primary's transaction), and a
+  // schema change on a large table legitimately takes long; cutting it short would record a change still running.
   const timeout = new Promise<never>((_, reject) => {
+    if (work.kind === 'ddl') return;
     timer = setTimeout(() => {
       onTimeout?.();
       reject(new ReplayTimeoutError(secondary, timeoutMs));
