@@ -33,7 +33,12 @@ export interface ResultDiff {
   /** Rows in the shadow side's result. */
   readonly shadowRows: number;
   /** The column names of each side, when they differ (names or order); rows are then compared by position of column. */
-  readonly columns?: { readonly primary: readonly string[]; readonly shadow: readonly string[] };
+  readonly columns?: {
+    /** The primary side's column names, in order. */
+    readonly primary: readonly string[];
+    /** The shadow side's column names, in order. */
+    readonly shadow: readonly string[];
+  };
   /** Rows of the primary's result the shadow side lacks (at most `diffRows`). */
   readonly missing: readonly ResultRow[];
   /** Rows of the shadow side's result the primary lacks (at most `diffRows`). */

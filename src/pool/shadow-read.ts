@@ -37,7 +37,12 @@ export interface ShadowReadMismatch {
   /** For `rows`: what differs. */
   readonly diff?: ResultDiff;
   /** For `error`: each side's error code (`null`: that side answered). */
-  readonly errors?: { readonly primary: string | null; readonly shadow: string | null };
+  readonly errors?: {
+    /** The primary side's error code or message, `null` when it answered. */
+    readonly primary: string | null;
+    /** The shadow side's error code or message, `null` when it answered. */
+    readonly shadow: string | null;
+  };
 }
 
 /** What a shadow read needs from its pool. */

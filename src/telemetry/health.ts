@@ -71,7 +71,7 @@ export interface SideHealth {
  * The health of one side between two samples of `stats().health[side]`: `before` taken first, `after` later,
  * from the same pool. A guarded cut-over takes a sample when it switches, another a while later, and compares.
  *
- * @throws {@link RangeError} when `after` is older than `before` (counts went down) or the histograms differ in size
+ * @throws `RangeError` when `after` is older than `before` (counts went down) or the histograms differ in size
  */
 export function healthBetween(before: SideHealthStats, after: SideHealthStats): SideHealth {
   const statements = after.statements - before.statements;
