@@ -35,30 +35,13 @@ import {
 import { createPool } from '../src/promise.js';
 import { devServers } from '../test/support/dev-servers.js';
 import { urlWithDatabase } from '../test/support/servers.js';
+import { abRun, CALLERS, median, PER_ARM, WARMUP_MS, WINDOW_MS, WINDOWS } from './ab.js';
 import { formatNs, medianNsPerCall } from './timing.js';
 
-const CALLERS = 16;
-const PER_ARM = CALLERS / 2;
 const PAIRS = 61;
 const BATCH = 500_000;
 const PRELOAD_ROWS = 10_000;
-const WINDOW_MS = envNumber('DUALWRITE_BENCH_WINDOW_MS', 1200);
-const WINDOWS = envNumber('DUALWRITE_BENCH_WINDOWS', 7);
-const WARMUP_MS = envNumber('DUALWRITE_BENCH_WARMUP_MS', 1000);
 const REDIS_URL = process.env.DUALWRITE_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const value = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return value;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 /** A started provider and how to let go of it. */
 interface Subject {
@@ -179,26 +162,6 @@ function compiled<T>(name: string, expression: string): (value: T) => () => stri
   return new Function(name, `return () => ${expression};`) as (value: T) => () => string;
 }
 
-/** Runs both arms at once for `ms`; returns how many statements each completed inside the window. */
-async function window(a: () => Promise<unknown>, b: () => Promise<unknown>, ms: number): Promise<[number, number]> {
-  let doneA = 0;
-  let doneB = 0;
-  const deadline = performance.now() + ms;
-  const caller = async (op: () => Promise<unknown>, count: () => void): Promise<void> => {
-    while (performance.now() < deadline) {
-      await op();
-      if (performance.now() <= deadline) count();
-    }
-  };
-  const callers: Promise<void>[] = [];
-  for (let i = 0; i < PER_ARM; i++) {
-    callers.push(caller(a, () => doneA++));
-    callers.push(caller(b, () => doneB++));
-  }
-  await Promise.all(callers);
-  return [doneA, doneB];
-}
-
 /** Part 2: a pool driven by each provider vs raw mysql2, point SELECT by PK. */
 async function statementCost(list: readonly Subject[]): Promise<void> {
   console.log('\n### Statement through a pool driven by each provider vs raw mysql2 (point SELECT by PK, `source_only`)\n');
@@ -237,20 +200,8 @@ async function statementCost(list: readonly Subject[]): Promise<void> {
       try {
         const a = (): Promise<unknown> => pool.query<RowDataPacket[]>('SELECT id, v FROM t WHERE id = ?', [id()]);
         const b = (): Promise<unknown> => raw.query<RowDataPacket[]>('SELECT id, v FROM t WHERE id = ?', [id()]);
-        await window(a, b, WARMUP_MS);
-        const ratios: number[] = [];
-        const aOps: number[] = [];
-        const bOps: number[] = [];
-        for (let i = 0; i < WINDOWS; i++) {
-          const [doneA, doneB] = await window(a, b, WINDOW_MS);
-          if (doneB === 0) throw new Error('the raw arm completed no statement in a window; the servers are overloaded or stuck');
-          ratios.push(doneA / doneB);
-          aOps.push((doneA * 1000) / WINDOW_MS);
-          bOps.push((doneB * 1000) / WINDOW_MS);
-        }
-        console.log(
-          `| ${subject.name} | ${median(ratios).toFixed(3)} | ${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)} | ${median(aOps).toFixed(0)} | ${median(bOps).toFixed(0)} |`,
-        );
+        const { ratio, spread, aOps, bOps } = await abRun(a, b);
+        console.log(`| ${subject.name} | ${ratio.toFixed(3)} | ${spread[0].toFixed(3)}–${spread[1].toFixed(3)} | ${aOps.toFixed(0)} | ${bOps.toFixed(0)} |`);
       } finally {
         await Promise.allSettled([pool.end(), raw.end()]);
       }

@@ -24,47 +24,24 @@
  * - Hot rows: `CALLERS` callers updating 5 rows, `source_first` vs the raw loop (each arm its own 5 rows).
  * - Read routing: `source_first` point SELECT with shadow reads at 1 % (goal ≥ 0.95) and 100 %, and gray reads at
  *   30 %, vs the same pool without read routing.
+ * - Intents: `source_first` with `intents: true` vs the same pool without, INSERT and UPDATE by PK.
  *
  * After every case whose arms write both sides, both sides of each arm's table are checked to be equal
  * (row count and a checksum of all rows, computed by each server), so a fast but wrong arm cannot pass.
  *
  * Settings (env): `DUALWRITE_SOURCE_URL`/`DUALWRITE_TARGET_URL` (else two private servers are started),
- * `DUALWRITE_BENCH_WINDOW_MS` (1200), `DUALWRITE_BENCH_WINDOWS` (7), `DUALWRITE_BENCH_WARMUP_MS` (1000).
+ * `DUALWRITE_BENCH_WINDOW_MS` (1200), `DUALWRITE_BENCH_WINDOWS` (7), `DUALWRITE_BENCH_WARMUP_MS` (1000),
+ * `DUALWRITE_BENCH_POOL_GROUPS` (comma list of source_only, source_first, mechanisms, read_routing, intents; default all).
  */
 import { randomBytes } from 'node:crypto';
 import mysql, { type Pool, type PoolConnection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import { createPool, type DualPromisePool, type Mode } from '../src/promise.js';
 import { urlWithDatabase as withDatabase } from '../test/support/servers.js';
 import { devServers } from '../test/support/dev-servers.js';
+import { CALLERS, measure, PER_ARM, WARMUP_MS, WINDOW_MS, WINDOWS, type AbResult, type Op } from './ab.js';
 
-const CALLERS = 16;
-const PER_ARM = CALLERS / 2;
-const WINDOW_MS = envNumber('DUALWRITE_BENCH_WINDOW_MS', 1200);
-const WINDOWS = envNumber('DUALWRITE_BENCH_WINDOWS', 7);
-const WARMUP_MS = envNumber('DUALWRITE_BENCH_WARMUP_MS', 1000);
 const PRELOAD_ROWS = 10_000;
 const HOT_ROWS = 5;
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const value = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return value;
-}
-
-/** One operation of one caller. */
-type Op = (caller: number) => Promise<unknown>;
-
-/** What a concurrent A/B run measured. */
-interface AbResult {
-  /** Median of the per-window ratios A/B. */
-  readonly ratio: number;
-  /** Lowest and highest per-window ratio. */
-  readonly spread: readonly [number, number];
-  /** Median operations per second of each arm (each with `PER_ARM` callers). */
-  readonly aOps: number;
-  readonly bOps: number;
-}
 
 /** One row of the printed table. */
 interface CaseRow {
@@ -79,12 +56,6 @@ interface CaseRow {
   readonly notes: string[];
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
 /** Ends pools, giving up after 5 s (a stalled pool may never finish its queue). */
 async function endAll(pools: readonly { end(): Promise<void> }[]): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -93,76 +64,6 @@ async function endAll(pools: readonly { end(): Promise<void> }[]): Promise<void>
   });
   await Promise.race([Promise.allSettled(pools.map((pool) => pool.end())), timeout]);
   clearTimeout(timer);
-}
-
-/** {@link abRun}, or `null` and a note when the case stalled. */
-async function measure(a: Op, b: Op, notes: string[]): Promise<AbResult | null> {
-  try {
-    return await abRun(a, b);
-  } catch (error) {
-    if (!(error instanceof StallError)) throw error;
-    notes.push(`STALLED: ${error.message}`);
-    return null;
-  }
-}
-
-/** How long a window may go without any operation completing before the case is declared stalled. */
-const STALL_MS = 20_000;
-
-/** A window in which no operation completed for {@link STALL_MS}: a hang, not a slow case. */
-class StallError extends Error {
-  constructor(readonly doneA: number, readonly doneB: number) {
-    super(`no operation completed for ${STALL_MS / 1000} s (arm A had completed ${doneA}, arm B ${doneB} in the window)`);
-  }
-}
-
-/** Runs both arms at once for `ms`; returns how many operations each completed inside the window. */
-async function window(a: Op, b: Op, ms: number): Promise<[number, number]> {
-  let doneA = 0;
-  let doneB = 0;
-  let lastProgress = performance.now();
-  const deadline = lastProgress + ms;
-  const caller = async (op: Op, id: number, count: () => void): Promise<void> => {
-    while (performance.now() < deadline) {
-      await op(id);
-      lastProgress = performance.now();
-      if (lastProgress <= deadline) count();
-    }
-  };
-  const callers: Promise<void>[] = [];
-  // Interleaved start: neither arm gets its callers going first.
-  for (let i = 0; i < PER_ARM; i++) {
-    callers.push(caller(a, i, () => doneA++));
-    callers.push(caller(b, i, () => doneB++));
-  }
-  let watchdog: NodeJS.Timeout | undefined;
-  const stalled = new Promise<never>((_, reject) => {
-    watchdog = setInterval(() => {
-      if (performance.now() - lastProgress > STALL_MS) reject(new StallError(doneA, doneB));
-    }, 1000);
-  });
-  try {
-    await Promise.race([Promise.all(callers), stalled]);
-  } finally {
-    clearInterval(watchdog);
-  }
-  return [doneA, doneB];
-}
-
-/** The concurrent A/B fixed-window method: a warm-up window, then `WINDOWS` measured windows, median ratio. */
-async function abRun(a: Op, b: Op): Promise<AbResult> {
-  await window(a, b, WARMUP_MS);
-  const ratios: number[] = [];
-  const aOps: number[] = [];
-  const bOps: number[] = [];
-  for (let i = 0; i < WINDOWS; i++) {
-    const [doneA, doneB] = await window(a, b, WINDOW_MS);
-    if (doneB === 0) throw new Error('the baseline arm completed no operation in a window; the servers are overloaded or stuck');
-    ratios.push(doneA / doneB);
-    aOps.push((doneA * 1000) / WINDOW_MS);
-    bOps.push((doneB * 1000) / WINDOW_MS);
-  }
-  return { ratio: median(ratios), spread: [Math.min(...ratios), Math.max(...ratios)], aOps: median(aOps), bOps: median(bOps) };
 }
 
 // ---------------------------------------------------------------------------
