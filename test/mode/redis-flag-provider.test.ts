@@ -261,4 +261,48 @@ describe('RedisModeController: coordinated switch', () => {
     const [target] = await db.target.query<RowDataPacket[]>('SELECT id FROM t ORDER BY id');
     expect(target.map((row) => row.id as number)).toEqual([2]);
   });
+
+  it('holds the acknowledgement while the pool drains a write of the old mode, and gives it once the switch is in force', async () => {
+    const db = await createTestDatabases('redis_drain');
+    open.push({ close: () => db.drop() });
+    for (const side of [db.source, db.target]) await side.query('CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL)');
+    await db.source.query('INSERT INTO t VALUES (1, 1)');
+    const key = newKey();
+    const ops = controller(key);
+    await ops.switchMode('source_only');
+    const flags = provider(key, { instanceId: 'draining' });
+    await flags.start();
+    const pool = createPool({ source: { uri: db.sourceUrl }, target: { uri: db.targetUrl }, flags });
+    open.push({ close: () => new Promise<void>((resolve) => pool.end(() => resolve())) });
+    flags.trackApplied(pool);
+
+    // A write of the old mode held in flight by a row lock on the source: the gate cannot switch until it ends.
+    const locker = await db.source.getConnection();
+    await locker.query('BEGIN');
+    await locker.query('SELECT v FROM t WHERE id = 1 FOR UPDATE');
+    const write = pool.promise().query('UPDATE t SET v = 2 WHERE id = 1');
+    const waiting = async (): Promise<number> => {
+      const [rows] = await db.source.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE 'UPDATE t SET v = 2%'");
+      return Number(rows[0]?.n);
+    };
+    for (let tries = 0; (await waiting()) === 0; tries++) {
+      if (tries > 500) throw new Error('the pool write never reached the source');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+
+    const switched = ops.switchMode('source_first', { source: 'ops:test', wait: true, timeoutMs: 20_000 });
+    await until(() => flags.current().revision === 2, 'the provider hears revision 2');
+    const during = await ops.status(2);
+    expect(during.pending.map((ack) => [ack.instanceId, ack.revision])).toEqual([['draining', 1]]);
+    expect(pool.mode).toBe('source_only');
+
+    await locker.query('ROLLBACK');
+    locker.release();
+    await write;
+    const report = await switched;
+    expect(report.applied.map((ack) => [ack.instanceId, ack.revision, ack.mode])).toEqual([['draining', 2, 'source_first']]);
+    expect(pool.mode).toBe('source_first');
+    const [target] = await db.target.query<RowDataPacket[]>('SELECT id FROM t');
+    expect(target).toEqual([]); // the held write ran under source_only: the target did not get it
+  });
 });
