@@ -289,7 +289,7 @@ export class RedisFlagProvider implements FlagProvider {
     const listener = (): void => this.#acknowledge();
     source.on('modeChange', listener);
     this.#tracked = { source, listener };
-    this.#acknowledge();
+    this.#acknowledge(true); // rewrite now: the stored acknowledgement must say at once that it now means "in force in the pool"
     return () => {
       if (this.#tracked?.source === source) this.#untrack();
     };

@@ -293,7 +293,7 @@ describe('RedisModeController: coordinated switch', () => {
     const switched = ops.switchMode('source_first', { source: 'ops:test', wait: true, timeoutMs: 20_000 });
     await until(() => flags.current().revision === 2, 'the provider hears revision 2');
     const during = await ops.status(2);
-    expect(during.pending.map((ack) => [ack.instanceId, ack.revision])).toEqual([['draining', 1]]);
+    expect(during.pending.map((ack) => [ack.instanceId, ack.revision, ack.appliedBy])).toEqual([['draining', 1, 'pool']]);
     expect(pool.mode).toBe('source_only');
 
     await locker.query('ROLLBACK');
