@@ -12,6 +12,7 @@ import { basename, dirname, join } from 'node:path';
 import { DualWriteError, FlagLoadError } from '../errors.js';
 import { parseMode, type Mode } from '../mode/modes.js';
 import type { ReadRoutingSettings } from '../mode/flag-provider.js';
+import { parseFlagFile, parseFlagFileObject } from '../mode/flag-file-format.js';
 import { parseFlagDocument, parseReadRouting, type FlagDocument } from '../mode/redis-flag-document.js';
 import { checkTableKey } from '../mode/table-modes.js';
 
@@ -22,14 +23,18 @@ import { checkTableKey } from '../mode/table-modes.js';
  * @throws {@link FlagLoadError} when the file cannot be read
  */
 export async function readFlagFile(path: string): Promise<FlagDocument | null> {
-  let text: string;
+  const text = await readText(path);
+  return text === null ? null : parseFlagFile(text, path);
+}
+
+/** The file's text, or `null` when it does not exist. */
+async function readText(path: string): Promise<string | null> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new FlagLoadError(`the flag file ${path}`, 'Check the path and its permissions.', { cause: error });
   }
-  return parseFlagDocument(text, `file ${path}`);
 }
 
 /**
@@ -77,9 +82,10 @@ async function rewriteFlagFile(
   options: { readonly source?: string; readonly now?: number },
   change: (next: Record<string, unknown>, previous: FlagDocument | null) => void,
 ): Promise<{ document: FlagDocument; previous: FlagDocument | null }> {
-  const previous = await readFlagFile(path);
-  let fields: Record<string, unknown> = {};
-  if (previous !== null) fields = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>; // valid: parsed above
+  const stored = await readText(path);
+  const previous = stored === null ? null : await parseFlagFile(stored, path);
+  // The fields as stored (unknown ones kept); valid, since parsed above. A YAML file is written back as JSON (valid YAML).
+  const fields = stored === null ? {} : ((await parseFlagFileObject(stored, path)) as Record<string, unknown>);
   const next: Record<string, unknown> = { ...fields, revision: (previous?.revision ?? 0) + 1, updatedAt: options.now ?? Date.now() };
   change(next, previous);
   if (options.source !== undefined) next.source = options.source;

@@ -1,9 +1,9 @@
 /**
- * `FileFlagProvider`: the mode read from a JSON file, watched for changes —
+ * `FileFlagProvider`: the mode read from a JSON or YAML file, watched for changes —
  * the route for Kubernetes ConfigMaps mounted as files.
  *
- * JSON only: YAML needs a real parser (anchors, multi-line strings, typing
- * rules), which would be a dependency; put the document in a `.json` key of the ConfigMap.
+ * YAML (`*.yaml`, `*.yml`, or `format: 'yaml'`) is read with the `yaml` package, an optional peer
+ * dependency loaded only for such files; `format` also takes a parser of your own.
  *
  * @module
  */
@@ -14,7 +14,8 @@ import { ClosedError, FlagLoadError, FlagsNotReadyError, InvalidModeError, Inval
 import type { FlagListener, FlagProvider, FlagState, LoadedFlagProviderOptions } from './flag-provider.js';
 import { FlagListeners, reportSafely } from './internal.js';
 import { parseMode, type Mode } from './modes.js';
-import { parseFlagDocument, sameFlagValues, stateFromDocument, type FlagDocument } from './redis-flag-document.js';
+import { parseFlagFile, type FlagFileFormat } from './flag-file-format.js';
+import { sameFlagValues, stateFromDocument, type FlagDocument } from './redis-flag-document.js';
 
 /** Options of {@link FileFlagProvider} (`source` defaults to `file:<path>`). */
 export interface FileFlagProviderOptions extends LoadedFlagProviderOptions {
@@ -28,6 +29,11 @@ export interface FileFlagProviderOptions extends LoadedFlagProviderOptions {
   readonly intervalMs?: number;
   /** Mode to use when the file is missing or invalid at `start()`. Without it, `start()` rejects. */
   readonly initial?: Mode;
+  /**
+   * How the file is written: `'json'`, `'yaml'` (needs the `yaml` package), or a function turning the text into
+   * the document object (e.g. js-yaml's `load`). @defaultValue `'yaml'` for `*.yaml` / `*.yml`, else `'json'`
+   */
+  readonly format?: FlagFileFormat;
 }
 
 const MAX_TIMER_MS = 2_147_483_647;
@@ -70,7 +76,7 @@ export class FileFlagProvider implements FlagProvider {
    * @throws {@link InvalidModeError} when `initial` is not a mode
    */
   constructor(options: FileFlagProviderOptions) {
-    if (typeof options.path !== 'string' || options.path === '') throw new InvalidOptionError(`${NAME} path`, options.path, 'the path of a JSON flag file');
+    if (typeof options.path !== 'string' || options.path === '') throw new InvalidOptionError(`${NAME} path`, options.path, 'the path of a JSON or YAML flag file');
     const intervalMs = options.intervalMs ?? 2000;
     if (typeof intervalMs !== 'number' || !(intervalMs > 0 && intervalMs <= MAX_TIMER_MS)) {
       throw new InvalidOptionError(`${NAME} intervalMs`, intervalMs, `a number of milliseconds above 0 and at most ${MAX_TIMER_MS}`);
@@ -205,11 +211,12 @@ export class FileFlagProvider implements FlagProvider {
     if (this.#closed) return undefined;
     let document: FlagDocument;
     try {
-      document = parseFlagDocument(text, `file ${this.#path}`);
+      document = await parseFlagFile(text, this.#path, this.#options.format);
     } catch (error) {
-      if (!(error instanceof InvalidModeError)) throw error;
+      if (!(error instanceof InvalidModeError) && !(error instanceof FlagLoadError)) throw error;
       return this.#fail(error, fingerprint);
     }
+    if (this.#closed) return undefined;
     this.#fingerprint = fingerprint;
     this.#lastError = undefined;
     const previous = this.#state;

@@ -37,6 +37,7 @@ export {
   type WriteTicket,
 } from './switch-gate.js';
 export { FileFlagProvider, type FileFlagProviderOptions } from './file-flag-provider.js';
+export { formatOfPath, parseFlagFile, type FlagFileFormat } from './flag-file-format.js';
 export { DEFAULT_REDIS_FLAG_KEY, type RedisClientLike, type RedisConnection } from './redis-client.js';
 export { nodeRedisClient, type NodeRedisClient } from './node-redis-client.js';
 export type { FlagDocument } from './redis-flag-document.js';

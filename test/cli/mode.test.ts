@@ -4,7 +4,7 @@
  * process following the same key through a RedisFlagProvider.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -180,5 +180,11 @@ describe('dualwrite mode (flag file)', () => {
     const routing = await runCli(['mode', 'routing', '--flags-file', path, '--shadow-read-percent', '2']);
     expect(routing.code).toBe(0);
     expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ mode: 'source_first', revision: 3, readRouting: { shadowReadPercent: 2 }, tableModes: { 'shop.orders': 'target_first' } });
+
+    const yaml = join(directory, 'flags.yaml');
+    await writeFile(yaml, '# kept by the fleet\nmode: source_first\nrevision: 4\nowner: team-db\n');
+    expect((await runCli(['mode', 'get', '--flags-file', yaml])).stdout).toMatch(/^mode: source_first \(revision 4/m);
+    expect((await runCli(['mode', 'set', 'target_first', '--flags-file', yaml])).code).toBe(0);
+    expect(JSON.parse(await readFile(yaml, 'utf8'))).toMatchObject({ mode: 'target_first', revision: 5, owner: 'team-db' }); // rewritten as JSON, which is YAML too
   });
 });

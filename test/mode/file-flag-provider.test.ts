@@ -110,4 +110,31 @@ describe('FileFlagProvider', () => {
     await until(() => p.current().mode === 'target_first', 'the next valid document');
     expect(p.lastError).toBeUndefined();
   });
+  it('reads YAML files (by name, or format: yaml), follows their changes, keeps the last state on bad YAML, and takes a parser of your own', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'flags.yaml');
+    await writeFile(path, '# the fleet\nmode: source_first\ntableModes:\n  shop.orders: target_first\nreadRouting:\n  shadowReadPercent: 1\n');
+    const p = provider({ path, intervalMs: 100 });
+    await p.start();
+    expect(p.current()).toMatchObject({ mode: 'source_first', tableModes: { 'shop.orders': 'target_first' }, readRouting: { shadowReadPercent: 1 } });
+
+    await writeFile(path, 'mode: target_first\n');
+    await until(() => p.current().mode === 'target_first', 'the YAML change is read');
+    expect(p.current().tableModes).toBeUndefined();
+
+    await writeFile(path, 'mode: [unclosed\n');
+    await until(() => p.lastError !== undefined, 'the bad YAML is reported');
+    expect(p.lastError).toBeInstanceOf(InvalidModeError);
+    expect(p.lastError?.message).toMatch(/not valid YAML/);
+    expect(p.current().mode).toBe('target_first'); // the last good state stays
+
+    const named = join(dir, 'flags.conf');
+    await writeFile(named, 'mode: source_only\n');
+    const explicit = provider({ path: named, format: 'yaml' });
+    await explicit.start();
+    expect(explicit.current().mode).toBe('source_only');
+    const custom = provider({ path: named, format: (text) => ({ mode: text.split(':')[1]?.trim() }) });
+    await custom.start();
+    expect(custom.current().mode).toBe('source_only');
+  });
 });
