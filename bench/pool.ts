@@ -361,6 +361,40 @@ async function readRoutingCases(ctx: BenchContext): Promise<CaseRow[]> {
   return rows;
 }
 
+/**
+ * The cost of intent rows (option `intents`): `source_first` with intents vs the same pool without, INSERT and
+ * UPDATE by PK. Arm A also holds the target's transaction until after the source's COMMIT, writes one intent row
+ * in the source transaction and deletes it in a batch afterwards.
+ */
+async function intentCases(ctx: BenchContext): Promise<CaseRow[]> {
+  const rows: CaseRow[] = [];
+  const cases: { label: string; preload: number; op: (pool: DualPromisePool, table: string) => Op }[] = [
+    { label: 'INSERT', preload: 0, op: (pool, table) => (caller) => pool.query(`INSERT INTO \`${table}\` (k, name, qty) VALUES (?, ?, ?)`, insertValues(caller)) },
+    { label: 'UPDATE by PK', preload: PRELOAD_ROWS, op: (pool, table) => () => pool.query(`UPDATE \`${table}\` SET qty = qty + 1 WHERE id = ?`, [randomId()]) },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const [tableA, tableB] = [`in${i}_intents`, `in${i}_plain`];
+    await freshTable(ctx, tableA, c.preload);
+    await freshTable(ctx, tableB, c.preload);
+    const options = { source: { uri: ctx.sourceUrl, connectionLimit: PER_ARM }, target: { uri: ctx.targetUrl, connectionLimit: PER_ARM }, mode: 'source_first' as const };
+    const withIntents = createPool({ ...options, intents: true });
+    const plain = createPool(options);
+    const failures = countFailures(withIntents);
+    try {
+      const notes: string[] = [];
+      const result = await measure(c.op(withIntents, tableA), c.op(plain, tableB), notes);
+      await withIntents.end(); // sends the last batched deletes
+      const [left] = await ctx.adminSource.query<RowDataPacket[]>("SELECT COUNT(*) AS n FROM dualwrite_repair_log WHERE kind = 'intent' AND repaired_at IS NULL");
+      notes.push(`both sides equal: A ${await sidesAgree(ctx, tableA)}; B ${await sidesAgree(ctx, tableB)}`);
+      notes.push(`replay failures with intents: ${failures.total}; intent rows left after end(): ${Number(left[0]?.n)}`);
+      rows.push({ label: `source_first intents ${c.label}`, a: 'dualwrite intents: true', b: 'dualwrite without intents', result, goal: null, notes });
+    } finally {
+      await endAll([withIntents, plain]);
+    }
+  }
+  return rows;
+}
+
 function countFailures(pool: DualPromisePool): { total: number; byKind: Map<string, number> } {
   const counts = { total: 0, byKind: new Map<string, number>() };
   pool.pool.on('replayFailure', (failure: { kind: string }) => {
@@ -494,7 +528,18 @@ export async function runPoolBench(): Promise<void> {
         'median of per-window ratios of completed operations; all statements via pool.query() with ? placeholders\n',
     );
     try {
-      const rows = [...(await sourceOnlyCases(ctx)), ...(await sourceFirstCases(ctx)), ...(await mechanismCases(ctx)), ...(await readRoutingCases(ctx))];
+      const groups: Record<string, (c: BenchContext) => Promise<CaseRow[]>> = {
+        source_only: sourceOnlyCases,
+        source_first: sourceFirstCases,
+        mechanisms: mechanismCases,
+        read_routing: readRoutingCases,
+        intents: intentCases,
+      };
+      const only = (process.env.DUALWRITE_BENCH_POOL_GROUPS ?? '').split(',').filter((name) => name !== '');
+      const unknown = only.filter((name) => !(name in groups));
+      if (unknown.length > 0) throw new Error(`DUALWRITE_BENCH_POOL_GROUPS: unknown group(s) ${unknown.join(', ')}; known: ${Object.keys(groups).join(', ')}`);
+      const rows: CaseRow[] = [];
+      for (const [name, run] of Object.entries(groups)) if (only.length === 0 || only.includes(name)) rows.push(...(await run(ctx)));
       printTable(rows);
     } finally {
       await Promise.allSettled([ctx.adminSource.query(`DROP DATABASE \`${database}\``), ctx.adminTarget.query(`DROP DATABASE \`${database}\``)]);

@@ -11,6 +11,8 @@
  * pending (reported in `failed`) and the drain goes on with the next table. A key found to be a repair loop is
  * reported and its row is marked anyway: repairing it again would not help (see repair's notes).
  * Rows naming no table cannot be repaired by key or table: they are reported in `skipped` and stay pending.
+ * Intent rows (pool option `intents`) are repaired like the others once older than `intentGraceMs`; younger ones
+ * are left pending and counted in `youngIntents`.
  *
  * A dry run marks nothing and writes nothing; it still reads every pending row once (paging by id).
  *
@@ -21,7 +23,7 @@
  */
 import { InvalidOptionError } from '../errors.js';
 import { poolDatabase } from './default-database.js';
-import { groupRepairLogRows, pendingRepairLogPage, repairLogTableSql, type RepairLogRow } from './repair-log-read.js';
+import { groupRepairLogRows, pendingRepairLogPage, repairLogTableSql, youngIntentCount, type RepairLogRow } from './repair-log-read.js';
 import { repair, repairKeys, type RepairCounts, type RepairLoop, type RepairPool, type RepairSettingsOptions, type RepairSide } from './repair.js';
 import type { VerifyOptions } from './verify.js';
 
@@ -51,7 +53,17 @@ export interface DrainRepairLogOptions extends RepairSettingsOptions {
   readonly batch?: number;
   /** Verify settings for log rows that name a whole table. */
   readonly verify?: Pick<VerifyOptions, 'chunkRows' | 'recheck'>;
+  /**
+   * Intent rows (pool option `intents`) younger than this are left for a later drain, in milliseconds: their write
+   * may still be in flight in a live process, whose secondary COMMIT and delete of the row are about to follow.
+   * Use 0 when no process writes any more (after a crash, with the pools stopped).
+   * @defaultValue 30000
+   */
+  readonly intentGraceMs?: number;
 }
+
+/** The default of {@link DrainRepairLogOptions.intentGraceMs}. */
+export const DEFAULT_INTENT_GRACE_MS = 30_000;
 
 /** A log row that could not be repaired. */
 export interface DrainProblem {
@@ -79,6 +91,8 @@ export interface DrainRepairLogResult extends Omit<RepairCounts, 'loops'> {
   readonly failed: readonly DrainProblem[];
   /** Repair loops found. */
   readonly loops: readonly RepairLoop[];
+  /** Pending intent rows younger than `intentGraceMs`: not read, left for a later drain. */
+  readonly youngIntents: number;
 }
 
 const DEFAULT_BATCH = 100;
@@ -86,6 +100,17 @@ const ER_NO_SUCH_TABLE = 1146;
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Whether the log table exists (a pool that never logged anything has none). */
+async function logExists(pool: RepairPool, logTable: string): Promise<boolean> {
+  try {
+    await pool.query(`SELECT 1 FROM ${logTable} LIMIT 0`);
+    return true;
+  } catch (error) {
+    if ((error as { errno?: unknown }).errno === ER_NO_SUCH_TABLE) return false;
+    throw error;
+  }
 }
 
 /**
@@ -101,6 +126,10 @@ export async function drainRepairLog(options: DrainRepairLogOptions): Promise<Dr
   const batch = options.batch ?? DEFAULT_BATCH;
   if (!Number.isSafeInteger(batch) || batch < 1) throw new InvalidOptionError('drainRepairLog batch', batch, 'a positive integer number of log rows');
   const logTable = repairLogTableSql(options.logTable ?? DEFAULT_REPAIR_LOG_TABLE, 'drainRepairLog logTable');
+  const graceMs = options.intentGraceMs ?? DEFAULT_INTENT_GRACE_MS;
+  if (typeof graceMs !== 'number' || !Number.isFinite(graceMs) || graceMs < 0) {
+    throw new InvalidOptionError('drainRepairLog intentGraceMs', graceMs, 'a number of milliseconds of at least 0');
+  }
   const [primaryDb, secondaryDb] = await Promise.all([poolDatabase(options.primary), poolDatabase(options.secondary)]);
   const secondarySchemaOf = (schema: string): string => {
     if (typeof options.secondarySchema === 'function') return options.secondarySchema(schema);
@@ -131,7 +160,7 @@ export async function drainRepairLog(options: DrainRepairLogOptions): Promise<Dr
   for (;;) {
     let rows: RepairLogRow[];
     try {
-      rows = await pendingRepairLogPage(options.primary, logTable, lastId, batch);
+      rows = await pendingRepairLogPage(options.primary, logTable, lastId, batch, graceMs);
     } catch (error) {
       if ((error as { errno?: unknown }).errno === ER_NO_SUCH_TABLE && logRows === 0) break; // no failure was ever logged
       throw error;
@@ -190,5 +219,6 @@ export async function drainRepairLog(options: DrainRepairLogOptions): Promise<Dr
       }
     }
   }
-  return { dryRun, logRows, marked, wholeTables, skipped, failed, loops, ...totals };
+  const youngIntents = logRows === 0 && !(await logExists(options.primary, logTable)) ? 0 : await youngIntentCount(options.primary, logTable, graceMs);
+  return { dryRun, logRows, marked, wholeTables, skipped, failed, loops, youngIntents, ...totals };
 }

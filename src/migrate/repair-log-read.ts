@@ -80,10 +80,12 @@ function text(value: unknown): string | null {
  * @param logTable - the log table as SQL (see {@link repairLogTableSql})
  * @throws the database error (ER_NO_SUCH_TABLE when no failure was ever logged there)
  */
-export async function pendingRepairLogPage(pool: RepairLogReader, logTable: string, afterId: string, batch: number): Promise<RepairLogRow[]> {
+export async function pendingRepairLogPage(pool: RepairLogReader, logTable: string, afterId: string, batch: number, intentGraceMs?: number): Promise<RepairLogRow[]> {
+  const young = intentGraceMs === undefined ? '' : ` AND NOT (${YOUNG_INTENT})`;
   const [raw] = await pool.query(
-    `SELECT CAST(id AS CHAR) AS id, table_schema, table_name, primary_keys, secondary_side FROM ${logTable} ` + 'WHERE repaired_at IS NULL AND id > ? ORDER BY id LIMIT ?',
-    [afterId, batch],
+    `SELECT CAST(id AS CHAR) AS id, table_schema, table_name, primary_keys, secondary_side FROM ${logTable} ` +
+      `WHERE repaired_at IS NULL AND id > ?${young} ORDER BY id LIMIT ?`,
+    intentGraceMs === undefined ? [afterId, batch] : [afterId, graceMicroseconds(intentGraceMs), batch],
   );
   return (raw as Record<string, unknown>[]).map((row) => ({
     id: text(row.id) ?? '0',
@@ -92,6 +94,27 @@ export async function pendingRepairLogPage(pool: RepairLogReader, logTable: stri
     keys: text(row.primary_keys),
     secondarySide: text(row.secondary_side) ?? '',
   }));
+}
+
+/**
+ * An intent row (see the pool option `intents`) younger than the grace period, bound to one `?` (microseconds):
+ * its write may still be in flight in a live process, whose secondary COMMIT and delete are about to follow.
+ * `created_at` is the writer's clock in UTC; the database's UTC clock decides the age.
+ */
+const YOUNG_INTENT = "kind = 'intent' AND created_at > UTC_TIMESTAMP(6) - INTERVAL ? MICROSECOND";
+
+function graceMicroseconds(ms: number): number {
+  return Math.round(ms * 1000);
+}
+
+/**
+ * How many pending intent rows are younger than `intentGraceMs` (left for a later drain).
+ *
+ * @throws the database error (ER_NO_SUCH_TABLE when no failure was ever logged there)
+ */
+export async function youngIntentCount(pool: RepairLogReader, logTable: string, intentGraceMs: number): Promise<number> {
+  const [raw] = await pool.query(`SELECT COUNT(*) AS n FROM ${logTable} WHERE repaired_at IS NULL AND ${YOUNG_INTENT}`, [graceMicroseconds(intentGraceMs)]);
+  return Number((raw as { n: unknown }[])[0]?.n ?? 0);
 }
 
 /** A logged key value as an exact value (numbers as their text, `{"$hex"}` as bytes). */

@@ -3,17 +3,19 @@
  * is replayed on the secondary side, and only then is the primary side committed: a second writer of the same
  * rows waits on the primary side's row locks until the replay is done, so the two sides apply conflicting writes
  * in the same order. A failed replay goes to the repair log inside that same transaction, so a committed write
- * is never without either its replay or its repair-log row.
+ * is never without either its replay or its repair-log row. With `intents`, the replay is also held uncommitted
+ * until the primary side committed, with an intent row in the primary transaction (see `intents.ts`).
  *
  * @module
  */
 import { DdlRefusedError, DualWriteError, ReplayFailedError, UnsafeStatementError } from '../errors.js';
 import { oppositeSide, primarySide, type Mode } from '../mode/modes.js';
 import type { ReplayFailure } from '../replay/failure.js';
-import type { DualEngine, PlannedWrite } from './engine.js';
+import { asError, type DualEngine, type PlannedWrite } from './engine.js';
 import { runPrimaryStep, type PrimaryStep } from './primary-step.js';
 import type { PoolConnection } from 'mysql2';
-import { failureOf, guarded, replayOnPool, type ReplayContext, type SecondaryWork } from './secondary.js';
+import { failureOf, guarded, replayHeldOnPool, replayOnPool, type ReplayContext, type SecondaryWork } from './secondary.js';
+import { lostConnection, secondaryCommitFailed, type HeldReplay, type IntentBatch } from './intents.js';
 import { acquire, send, sendAndForget, type Outcome } from './side-io.js';
 import type { Statement } from './statement.js';
 import { tracePrimary, traceWrite } from '../telemetry/telemetry.js';
@@ -56,8 +58,35 @@ async function writeBothSides(engine: DualEngine, statement: Statement, mode: Mo
       sendAndForget(connection, 'ROLLBACK');
       throw error;
     }
-    const failure: ReplayFailure | null =
-      step.work !== null ? await replay(step.work) : notReplayed(context, planned, statement, step);
+    const intents = engine.intents;
+    let held: HeldReplay | null = null;
+    let batch: IntentBatch | null = null;
+    let failure: ReplayFailure | null;
+    if (step.work === null) failure = notReplayed(context, planned, statement, step);
+    else if (intents !== null) {
+      // The intent row names what the primary step knows, so it is written while the secondary side replays.
+      const intent = intents.write(connection, primary, context, [step.work]).then(
+        (written) => ({ written, error: null }),
+        (error: unknown) => ({ written: null, error }),
+      );
+      held = await (scope?.replayHeld ?? ((work: SecondaryWork) => replayHeldOnPool(context, work)))(step.work);
+      failure = held.failure;
+      if (failure !== null) held = null; // rolled back already; its failure row covers the write
+      const { written, error } = await intent;
+      batch = written;
+      if (error !== null) {
+        // Without its intent row the held replay is not protected: undo it. A lost primary connection took the
+        // write with it (nothing to record, the caller gets the primary's error); otherwise the write goes on
+        // and is recorded as missing on the secondary side.
+        await held?.rollback();
+        held = null;
+        if (lostConnection(error)) {
+          sendAndForget(connection, 'ROLLBACK');
+          throw asError(error);
+        }
+        failure ??= failureOf(context, step.work, 'transaction', asError(error));
+      }
+    } else failure = await replay(step.work);
     if (failure !== null && failure.kind !== 'recorded' && engine.options.strict) {
       sendAndForget(connection, 'ROLLBACK');
       throw new ReplayFailedError(context.secondary, `the replay of ${analysis.verb.toUpperCase()} ${planned.tableRef?.name ?? ''}`.trim(), { cause: failure.error ?? failure.kind });
@@ -66,11 +95,23 @@ async function writeBothSides(engine: DualEngine, statement: Statement, mode: Mo
     try {
       await send(connection, 'query', 'COMMIT');
     } catch (error) {
+      if (held !== null) {
+        // The intent row exists exactly when the primary side committed: the drain repairs what is needed.
+        await held.rollback();
+        throw error;
+      }
       // The primary side lost the write but the secondary side may have applied it: let the repair tool look.
       if (failure === null && step.work !== null) {
         await engine.recordFailures(primary, [failureOf(context, step.work, 'transaction', error as Error)], null);
       }
       throw error;
+    }
+    if (held !== null && batch !== null && step.work !== null) {
+      const commitError = await held.commit();
+      if (commitError === null) intents?.done(batch);
+      else engine.countRecorded([failureOf(context, step.work, 'transaction', secondaryCommitFailed(context.secondary, commitError))]);
+    } else if (batch !== null) {
+      intents?.done(batch); // the replay failed: the failure's own row covers the write
     }
     engine.stats.acknowledgedWrites[primary] += 1;
     clearInTransactionFlag(step.outcome);
@@ -117,6 +158,8 @@ export interface AutocommitScope {
   readonly database: string | null;
   /** Runs the replay on the session's secondary side and waits for it. */
   readonly replay: (work: SecondaryWork) => Promise<ReplayFailure | null>;
+  /** With `intents`: runs the replay in a secondary transaction left open for the caller to commit or roll back. */
+  readonly replayHeld?: (work: SecondaryWork) => Promise<HeldReplay>;
 }
 
 /** The repair-log entry of a write that is run on the primary side only (by policy, or because its row image could not be complete). */

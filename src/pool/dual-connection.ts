@@ -21,7 +21,8 @@ import { DualQuery, type QueryHandle } from './dual-query.js';
 import type { DualEngine } from './engine.js';
 import { forwardEvents } from './forward-events.js';
 import { runPrimaryStep } from './primary-step.js';
-import { replayOnPool, type ReplayContext, type SecondaryWork } from './secondary.js';
+import { replayHeldOnPool, replayOnPool, type ReplayContext, type SecondaryWork } from './secondary.js';
+import { lostConnection, secondaryCommitFailed, type HeldReplay, type IntentBatch } from './intents.js';
 import { SecondarySession } from './secondary-session.js';
 import { send, type Method, type Outcome, type QueryCallback, type ResultCallback } from './side-io.js';
 import { observeCall } from '../telemetry/health.js';
@@ -394,7 +395,8 @@ export class DualConnection extends EventEmitter {
   #autocommitWrite(statement: Statement): Promise<Outcome> {
     const session = this.#session;
     const replay = (work: SecondaryWork): Promise<ReplayFailure | null> => (session !== null ? session.replayNow(work) : replayOnPool(this.#context, work));
-    return autocommitWrite(this.#engine, statement, this.#mode, { connection: this.#primary, database: this.#database, replay });
+    const replayHeld = (work: SecondaryWork): Promise<HeldReplay> => (session !== null ? session.replayHeld(work) : replayHeldOnPool(this.#context, work));
+    return autocommitWrite(this.#engine, statement, this.#mode, { connection: this.#primary, database: this.#database, replay, replayHeld });
   }
 
   async #writeInTransaction(statement: Statement): Promise<Outcome> {
@@ -480,11 +482,20 @@ export class DualConnection extends EventEmitter {
       throw new ReplayFailedError(this.#context.secondary, `${missed.length} write(s) of this transaction`, { cause: missed[0]?.error ?? missed[0]?.kind });
     }
     await this.#engine.recordFailures(this.#primarySide, failures, this.#primary);
+    let batch: IntentBatch | null;
+    try {
+      batch = await this.#writeIntents(session);
+    } catch (error) {
+      await this.#transactionGone(); // the primary connection was lost: its transaction is gone
+      throw error;
+    }
     let outcome: Outcome;
     try {
       outcome = await tracePrimary(this.#engine, null, this.#mode, this.#database, primaryCommit);
     } catch (error) {
-      if (!commitOutcomeUnknown(error)) {
+      if (!commitOutcomeUnknown(error) || batch !== null) {
+        // With intent rows, they (and the failures recorded with them) exist exactly when the primary side
+        // committed, whatever the COMMIT's outcome: rolling the secondary side back is all that is left to do.
         await this.#transactionGone();
         throw error;
       }
@@ -500,13 +511,36 @@ export class DualConnection extends EventEmitter {
     this.#engine.stats.acknowledgedWrites[this.#primarySide] += this.#transactionWrites;
     this.#transactionWrites = 0;
     const late = await session.commit('COMMIT');
-    await this.#engine.recordFailures(this.#primarySide, late, null);
+    if (batch === null) await this.#engine.recordFailures(this.#primarySide, late, null);
+    else if (late.length === 0) this.#engine.intents?.done(batch);
+    else this.#engine.countRecorded(late.map((f) => ({ ...f, error: secondaryCommitFailed(this.#context.secondary, f.error ?? new Error(f.kind)) })));
     this.#inTransaction = false;
     if (chain || !this.#autocommit) {
       this.#inTransaction = true;
       session.begin('START TRANSACTION');
     }
     return outcome;
+  }
+
+  /**
+   * With `intents`: one INSERT of intent rows for the writes the secondary transaction applied, inside the primary
+   * side's transaction, before its COMMIT. `null` when there is nothing to protect (intents off, no write applied)
+   * or when the INSERT failed with a server error: the transaction then goes on as without intents (its COMMIT
+   * records late failures).
+   *
+   * @throws the error of a lost primary connection (the transaction is gone with it)
+   */
+  async #writeIntents(session: SecondarySession): Promise<IntentBatch | null> {
+    const intents = this.#engine.intents;
+    if (intents === null) return null;
+    const written = await session.writtenBeforeCommit();
+    if (written.length === 0) return null;
+    try {
+      return await intents.write(this.#primary, this.#primarySide, this.#context, written);
+    } catch (error) {
+      if (lostConnection(error)) throw error;
+      return null;
+    }
   }
 
   /** The primary side's transaction ended without a commit (ROLLBACK, deadlock, failed COMMIT): roll the secondary side back too. */

@@ -191,7 +191,10 @@ export class DualPool extends EventEmitter {
     connection.release();
   }
 
-  /** Ends both sides' mysql2 pools (also pools the application passed in) and refuses further use. */
+  /**
+   * Ends both sides' mysql2 pools (also pools the application passed in) and refuses further use, after sending
+   * the pending deletes of intent rows (option `intents`).
+   */
   end(callback?: (error?: Error) => void): void {
     if (this.#closed) {
       if (callback) process.nextTick(callback);
@@ -206,8 +209,12 @@ export class DualPool extends EventEmitter {
       failed ??= error ?? null;
       if (--pending === 0 && callback) callback(failed ?? undefined);
     };
-    source.pool.end(done);
-    target.pool.end(done);
+    // Pending intent-row deletes go first (option `intents`); one that fails leaves rows the drain finds equal.
+    const flushed = this.engine.intents?.flushWithin(this.engine.options.replayTimeoutMs) ?? Promise.resolve();
+    void flushed.then(() => {
+      source.pool.end(done);
+      target.pool.end(done);
+    });
   }
 
   /** Escapes a value as the source side's pool does (mysql2's `pool.escape`). */

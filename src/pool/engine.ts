@@ -22,6 +22,7 @@ import { healthCounters, type HealthCounters, type SideHealthStats } from '../te
 import { resolveTelemetry } from '../telemetry/options.js';
 import { Telemetry, traceRepairLog } from '../telemetry/telemetry.js';
 import type { TableRef } from '../sql/types.js';
+import { IntentLog } from './intents.js';
 import { resolveOptions, type DualPoolOptions, type ResolvedOptions } from './options.js';
 import type { ReadRoutingCounters } from './read-routing.js';
 import { send, type Method } from './side-io.js';
@@ -144,6 +145,8 @@ export class DualEngine {
   readonly health: HealthCounters = healthCounters();
   /** The pool's spans and metrics (option `telemetry`), or `null` when off. */
   readonly telemetry: Telemetry | null;
+  /** Intent rows (option `intents`), or `null` when off. */
+  readonly intents: IntentLog | null;
   readonly #events: EngineEvents;
   readonly #repairLogReady = new Map<Side, Promise<void>>();
   readonly #flavors: Partial<Record<Side, ServerSettings['flavor']>> = {};
@@ -168,6 +171,7 @@ export class DualEngine {
     const make = (): CircuitBreaker | null => (breaker === false ? null : new CircuitBreaker({ ...breaker, now: this.options.now }));
     this.breakers = { source: make(), target: make() };
     this.telemetry = telemetry === null ? null : new Telemetry(telemetry, this);
+    this.intents = this.options.intents ? new IntentLog(this.options.repairLogTable, { source: this.sides.source.pool, target: this.sides.target.pool }, this.options.replayTimeoutMs) : null;
   }
 
   /** Sorts out a call's arguments and analyzes its statement (cached by text). */
@@ -291,6 +295,18 @@ export class DualEngine {
       this.stats.replayFailures[failure.secondarySide as Side] += 1;
       this.telemetry?.failure(failure, recorded);
       this.#events.replayFailure(failure, recorded);
+    }
+  }
+
+  /**
+   * Counts and emits failures already in the repair log (a write whose intent row stays pending because the
+   * secondary side did not commit): nothing is written.
+   */
+  countRecorded(failures: readonly ReplayFailure[]): void {
+    for (const failure of failures) {
+      this.stats.replayFailures[failure.secondarySide as Side] += 1;
+      this.telemetry?.failure(failure, true);
+      this.#events.replayFailure(failure, true);
     }
   }
 

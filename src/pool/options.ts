@@ -162,6 +162,22 @@ export interface DualPoolOptions {
    * @defaultValue true
    */
   readonly replayWhileLocked?: boolean;
+  /**
+   * Intent rows: close the crash window of the dual write. The replay of a write is held in a secondary
+   * transaction; an intent row naming the rows written goes to the repair log inside the primary side's
+   * transaction; the primary side commits, then the secondary side, and the intent row is deleted in a batch a
+   * few milliseconds later. A process killed (or a primary COMMIT lost) anywhere in between leaves either nothing
+   * on either side or a pending repair-log row, so `dualwrite repair --drain-log` alone makes the sides equal —
+   * no verify needed to find what a crash left.
+   *
+   * Cost: one more INSERT inside every dual write's (or transaction's) primary transaction, a batched DELETE off
+   * the caller's path, and the secondary side holds its row locks until after the primary side's COMMIT (one more
+   * round trip). Use it when process crashes or primary failovers during the dual write must not need a verify
+   * to be found. Applies to writes replayed while locked (the default); `replayWhileLocked: false` and DDL keep
+   * their window (see docs/intents.md).
+   * @defaultValue false
+   */
+  readonly intents?: boolean;
   /** See {@link UnsafeStatementPolicy}. @defaultValue `'row_image'` */
   readonly unsafeStatements?: UnsafeStatementPolicy;
   /** See {@link UnreplayableStatementPolicy}. @defaultValue `'reject'` */
@@ -245,6 +261,8 @@ export interface ResolvedOptions {
   readonly replayTimeoutMs: number;
   /** {@link DualPoolOptions.replayWhileLocked}. */
   readonly replayWhileLocked: boolean;
+  /** {@link DualPoolOptions.intents}. */
+  readonly intents: boolean;
   /** {@link DualPoolOptions.unsafeStatements}. */
   readonly unsafeStatements: UnsafeStatementPolicy;
   /** {@link DualPoolOptions.unreplayableStatements}. */
@@ -275,6 +293,7 @@ export interface ResolvedOptions {
 export const DEFAULT_POOL_OPTIONS: ResolvedOptions = Object.freeze({
   replayTimeoutMs: 2000,
   replayWhileLocked: true,
+  intents: false,
   unsafeStatements: 'row_image',
   unreplayableStatements: 'reject',
   ddl: 'refuse',
@@ -320,6 +339,7 @@ export function resolveOptions(options: DualPoolOptions): ResolvedOptions {
   return {
     replayTimeoutMs: positive('replayTimeoutMs', options.replayTimeoutMs, d.replayTimeoutMs),
     replayWhileLocked: options.replayWhileLocked ?? d.replayWhileLocked,
+    intents: flag('intents', options.intents, d.intents),
     unsafeStatements: oneOf('unsafeStatements', options.unsafeStatements, ['row_image', 'reject', 'record'], d.unsafeStatements),
     unreplayableStatements: oneOf('unreplayableStatements', options.unreplayableStatements, ['reject', 'record'], d.unreplayableStatements),
     ddl: oneOf('ddl', options.ddl, ['refuse', 'both'], d.ddl),
@@ -361,6 +381,12 @@ function resolveReadRouting(given: ReadRoutingOptions | undefined, d: ResolvedRe
     normalization: given.normalization === undefined ? d.normalization : checkProfile(given.normalization, 'createPool readRouting.normalization'),
     diffRows: whole('readRouting.diffRows', given.diffRows, d.diffRows),
   };
+}
+
+function flag(name: string, value: boolean | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new InvalidOptionError(`createPool ${name}`, value, 'true or false');
+  return value;
 }
 
 function percent(name: string, value: number | undefined, fallback: number): number {

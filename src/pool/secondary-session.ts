@@ -15,8 +15,10 @@
  * @module
  */
 import type { PoolConnection } from 'mysql2';
+import { ReplayTimeoutError } from '../errors.js';
 import type { ReplayFailure } from '../replay/failure.js';
 import { asError } from './engine.js';
+import { failedHold, lostConnection, type HeldReplay } from './intents.js';
 import { failureOf, guarded, type ReplayContext, type SecondaryWork } from './secondary.js';
 import { acquire, inTransaction as runInTransaction, send } from './side-io.js';
 
@@ -113,6 +115,61 @@ export class SecondarySession {
     this.#tail = done;
     await done;
     return failure;
+  }
+
+  /**
+   * Like {@link SecondarySession.replayNow}, but the replay runs inside a secondary transaction left open (pool
+   * option `intents`) until the caller commits or rolls it back; later statements queue behind it. A failed
+   * replay is rolled back here.
+   */
+  async replayHeld(work: SecondaryWork): Promise<HeldReplay> {
+    await this.#tail;
+    let finish = (): void => undefined;
+    this.#tail = new Promise<void>((resolve) => (finish = resolve));
+    const failure = await guarded(
+      this.#context,
+      work,
+      async () => {
+        const connection = await this.#connectionNow();
+        await send(connection, 'query', 'START TRANSACTION');
+        await work.run(connection);
+      },
+      () => this.#abandon(),
+    );
+    if (failure !== null) {
+      if (lostConnection(failure.error)) this.#abandon();
+      else await this.#quietly('ROLLBACK');
+      finish();
+      return failedHold(failure);
+    }
+    const holding = this.#connection;
+    return {
+      failure: null,
+      commit: async () => {
+        // COMMIT on another connection than the one holding the transaction would commit nothing and say yes.
+        const error = this.#connection === holding ? await this.#bounded('COMMIT') : new Error('the secondary connection holding the transaction was closed before COMMIT');
+        if (error !== null) {
+          // Never leave the session inside the transaction, nor on a connection that is gone.
+          if (lostConnection(error)) this.#abandon();
+          else await this.#quietly('ROLLBACK');
+        }
+        finish();
+        return error;
+      },
+      rollback: async () => {
+        await this.#quietly('ROLLBACK');
+        finish();
+      },
+    };
+  }
+
+  /**
+   * The writes of the open transaction the secondary side applied so far (waits for the queue): what the intent
+   * rows of its COMMIT name. Empty when the transaction broke (its writes are failures then).
+   */
+  async writtenBeforeCommit(): Promise<readonly Written[]> {
+    await this.#tail;
+    return this.#broken === null ? [...this.#written] : [];
   }
 
   /** Waits for every queued statement, then hands over the failures of the transaction so far (they are cleared). */
@@ -265,6 +322,25 @@ export class SecondarySession {
     const outcome = await Promise.race([send(connection, 'query', sql).catch(() => 'failed' as const), timedOut]);
     clearTimeout(timer);
     if (outcome === 'timeout') this.#abandon();
+  }
+
+  /** Sends `sql` bounded by `replayTimeoutMs`; resolves to `null` or the error (on timeout the connection is closed). */
+  async #bounded(sql: string): Promise<Error | null> {
+    let connection: PoolConnection;
+    try {
+      connection = await this.#connectionNow();
+    } catch (error) {
+      return asError(error);
+    }
+    const timeoutMs = this.#context.engine.options.replayTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<Error>((resolve) => {
+      timer = setTimeout(() => resolve(new ReplayTimeoutError(this.#context.secondary, timeoutMs)), timeoutMs);
+    });
+    const outcome = await Promise.race([send(connection, 'query', sql).then(() => null, (error: unknown) => asError(error)), timedOut]);
+    clearTimeout(timer);
+    if (outcome instanceof ReplayTimeoutError) this.#abandon();
+    return outcome;
   }
 
   /**

@@ -10,7 +10,8 @@ import { CircuitOpenError, ReplayDivergenceError, ReplayTimeoutError } from '../
 import type { Mode, Side } from '../mode/modes.js';
 import type { FailedTable, ReplayFailure, ReplayFailureKind, TableKeys } from '../replay/failure.js';
 import { asError, type DualEngine } from './engine.js';
-import { acquire, inTransaction } from './side-io.js';
+import { failedHold, type HeldReplay } from './intents.js';
+import { acquire, inTransaction, send } from './side-io.js';
 import { openReplaySpan, replayOutcomeOf } from '../telemetry/telemetry.js';
 
 /** What one write asks of the secondary side. */
@@ -90,6 +91,59 @@ export function replayOnPool(context: ReplayContext, work: SecondaryWork): Promi
     state.destroyed = true;
     state.connection?.destroy();
   });
+}
+
+/**
+ * Like {@link replayOnPool}, but the replay runs inside a secondary transaction that stays open (pool option
+ * `intents`): the caller commits it after the primary side committed, or rolls it back. A failed replay is rolled
+ * back here. The connection stays out of the pool until then.
+ */
+export async function replayHeldOnPool(context: ReplayContext, work: SecondaryWork): Promise<HeldReplay> {
+  const { engine, secondary } = context;
+  const state: { connection: PoolConnection | null; destroyed: boolean } = { connection: null, destroyed: false };
+  const attempt = async (): Promise<void> => {
+    const held = await acquire(engine.sides[secondary].pool);
+    state.connection = held;
+    if (state.destroyed) held.destroy(); // the timeout passed while the pool made us wait
+    await send(held, 'query', 'START TRANSACTION');
+    await work.run(held);
+  };
+  const failure = await guarded(context, work, attempt, () => {
+    state.destroyed = true;
+    state.connection?.destroy();
+  });
+  const connection = state.connection;
+  if (connection === null || state.destroyed) return failure === null ? failedHold(failureOf(context, work, work.kind, null)) : failedHold(failure);
+  if (failure !== null) {
+    await endHeld(connection, 'ROLLBACK', engine.options.replayTimeoutMs);
+    return failedHold(failure);
+  }
+  return {
+    failure: null,
+    commit: () => endHeld(connection, 'COMMIT', engine.options.replayTimeoutMs, secondary),
+    rollback: async () => void (await endHeld(connection, 'ROLLBACK', engine.options.replayTimeoutMs)),
+  };
+}
+
+/**
+ * Ends a held secondary transaction with `sql` (COMMIT or ROLLBACK), bounded by `timeoutMs`, and gives the
+ * connection back: released when it answered, destroyed when it failed or did not answer in time (its server ends
+ * the transaction then). Resolves to `null` or the error; never rejects.
+ */
+async function endHeld(connection: PoolConnection, sql: string, timeoutMs: number, side?: Side): Promise<Error | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<Error>((resolve) => {
+    timer = setTimeout(() => resolve(new ReplayTimeoutError(side ?? 'secondary', timeoutMs)), timeoutMs);
+  });
+  const answered = send(connection, 'query', sql).then(
+    () => null,
+    (error: unknown) => asError(error),
+  );
+  const outcome = await Promise.race([answered, timedOut]);
+  clearTimeout(timer);
+  if (outcome === null) connection.release();
+  else connection.destroy();
+  return outcome;
 }
 
 /**

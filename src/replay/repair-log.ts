@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { encodeKeyJson } from '../migrate/key-json.js';
-import type { ReplayFailure } from './failure.js';
+import type { ReplayFailure, ReplayFailureKind } from './failure.js';
 
 /** Longest statement text kept in the log (the digest always covers the whole text). */
 const MAX_STATEMENT_CHARS = 65_535;
@@ -44,8 +44,26 @@ export function repairLogDdl(table: string): string {
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='dualwrite: writes the secondary side is missing'`;
 }
 
+/**
+ * The `kind` of an intent row: a write whose replay the secondary side holds in a transaction not committed yet
+ * (pool option `intents`). It is written inside the primary side's transaction and deleted once the secondary side
+ * committed, so one left behind names a write the secondary side may lack: the drain repairs it like a failure.
+ */
+export const INTENT_KIND = 'intent';
+
+/** One row of the repair log: a failure, or an intent (whose `error` is `null` and whose token is in `error_message`). */
+export interface RepairLogEntry extends Omit<ReplayFailure, 'kind'> {
+  /** Why it is in the log. */
+  readonly kind: ReplayFailureKind | typeof INTENT_KIND;
+  /** For an intent: the token its batched delete matches on (written to `error_message`, code `DUALWRITE_INTENT`). */
+  readonly token?: string;
+}
+
+/** The `error_code` of intent rows. */
+export const INTENT_CODE = 'DUALWRITE_INTENT';
+
 /** One INSERT writing all of `failures` (at least one) to the repair log, one row per table a failure names, with its values. */
-export function repairLogInsert(table: string, failures: readonly ReplayFailure[]): { sql: string; values: unknown[] } {
+export function repairLogInsert(table: string, failures: readonly RepairLogEntry[]): { sql: string; values: unknown[] } {
   const values: unknown[] = [];
   const rows: string[] = [];
   const perTable = failures.flatMap((f) => [f, ...(f.otherTables ?? []).map((other) => ({ ...f, table: other.table, keys: other.keys }))]);
@@ -62,9 +80,9 @@ export function repairLogInsert(table: string, failures: readonly ReplayFailure[
       f.keys === null ? null : encodeKeyJson(f.keys),
       createHash('sha256').update(f.sql).digest('hex'),
       f.sql.length > MAX_STATEMENT_CHARS ? f.sql.slice(0, MAX_STATEMENT_CHARS) : f.sql,
-      error && typeof error.code === 'string' ? error.code : null,
+      f.token !== undefined ? INTENT_CODE : error && typeof error.code === 'string' ? error.code : null,
       error && typeof error.errno === 'number' ? error.errno : null,
-      error ? error.message.slice(0, MAX_MESSAGE_CHARS) : null,
+      f.token !== undefined ? f.token : error ? error.message.slice(0, MAX_MESSAGE_CHARS) : null,
     );
   }
   return {

@@ -20,10 +20,17 @@ export interface AppChildConfig {
   readonly tagPrefix: string;
   /** The journal file. */
   readonly journal: string;
+  /** Run the pool with `intents: true` (scenario 7 with intent rows). Default: the library's default (off). */
+  readonly intents?: boolean;
 }
 
 const config = JSON.parse(process.argv[2] ?? '') as AppChildConfig;
-const pool = createPool({ mode: 'source_first', source: { uri: config.sourceUrl, connectionLimit: 20 }, target: { uri: config.targetUrl, connectionLimit: 20 } });
+const pool = createPool({
+  mode: 'source_first',
+  source: { uri: config.sourceUrl, connectionLimit: 20 },
+  target: { uri: config.targetUrl, connectionLimit: 20 },
+  ...(config.intents === true ? { intents: true } : {}),
+});
 const ledger = new JournalLedger(config.journal);
 const workload = startWorkload(pool, { seed: config.seed, tagPrefix: config.tagPrefix, ledger, journal: ledger });
 // Nothing a caller sees should be unexplained: report it on stderr for the parent's output.

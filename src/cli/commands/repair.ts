@@ -31,6 +31,13 @@ export const repairCommand: Command = {
     { name: 'authoritative', type: 'string', placeholder: 'SIDE', configKey: 'authoritative', description: 'source or target: the side whose rows are right (required)' },
     { name: 'drain-log', type: 'boolean', description: 'repair what the dual-write pool’s repair log names, then mark it done' },
     { name: 'dry-run', type: 'boolean', description: 'print the SQL the repair would run and change nothing' },
+    {
+      name: 'intent-grace-ms',
+      type: 'integer',
+      placeholder: 'MS',
+      min: 0,
+      description: 'with --drain-log: leave intent rows younger than this for a later drain, their writes may be in flight (default: 30000; 0 once no pool writes)',
+    },
     { name: 'chunk-rows', type: 'integer', placeholder: 'N', configKey: 'verifyChunkRows', description: `source rows per checksum chunk (default: ${DEFAULT_CHUNK_ROWS})` },
   ],
   examples: [
@@ -64,13 +71,23 @@ async function run(context: CommandContext): Promise<number> {
   const chunkRows = options.integer('chunk-rows') ?? DEFAULT_CHUNK_ROWS;
 
   if (options.flag('drain-log')) {
-    const result = await drainRepairLog({ primary: auth.pool, secondary: other.pool, dryRun, verify: { chunkRows }, ...(onSql ? { onSql } : {}) });
+    const intentGraceMs = options.integer('intent-grace-ms');
+    const result = await drainRepairLog({
+      primary: auth.pool,
+      secondary: other.pool,
+      dryRun,
+      verify: { chunkRows },
+      ...(onSql ? { onSql } : {}),
+      ...(intentGraceMs === undefined ? {} : { intentGraceMs }),
+    });
     output.event('summary', { command: 'repair', mode: 'drain-log', ...result });
     output.print(
       `repair log: ${count(result.logRows)} pending row(s) read, ${count(result.marked)} marked repaired, ${count(result.wholeTables)} whole table(s) verified; ` +
         `${count(result.skipped.length)} skipped, ${count(result.failed.length)} failed, ${count(result.loops.length)} repair loop(s)${dryRun ? ' (dry run: nothing written)' : ''}`,
     );
-    if (result.youngIntents > 0) output.print(`  ${count(result.youngIntents)} intent row(s) younger than the grace period left for the next drain (their writes may still be in flight)`);
+    if (result.youngIntents > 0) {
+      output.print(`  ${count(result.youngIntents)} intent row(s) younger than the grace period left for the next drain (their writes may still be in flight; --intent-grace-ms 0 once no pool writes)`);
+    }
     for (const problem of [...result.skipped, ...result.failed]) output.print(`  not repaired: ${JSON.stringify(problem)}`);
     if (result.failed.length > 0) return EXIT.error;
     return result.loops.length > 0 ? EXIT.differences : EXIT.ok;
