@@ -66,4 +66,4 @@ export {
   type RepairReport,
   type TableRepairReport,
 } from './repair.js';
-export { drainRepairLog, DEFAULT_REPAIR_LOG_TABLE, type DrainProblem, type DrainRepairLogOptions, type DrainRepairLogResult } from './repair-log-drain.js';
+export { drainRepairLog, DEFAULT_INTENT_GRACE_MS, DEFAULT_REPAIR_LOG_TABLE, type DrainProblem, type DrainRepairLogOptions, type DrainRepairLogResult } from './repair-log-drain.js';

@@ -9,7 +9,8 @@
  * every row that differed (the independent comparison finds none left), the ledger holds on the source, nothing the
  * ledger cannot account for is on either side, and the sides end identical.
  *
- * What the kill leaves, by design (the window; no intent record exists yet): a replay the target committed whose
+ * What the kill leaves with the default settings (the window; `intents: true` closes it, see
+ * app-killed-intents.scenario.test.ts and docs/intents.md): a replay the target committed whose
  * source transaction the kill rolled back (the pool replays while the source still holds its locks and commits
  * after), and a transaction the source committed whose target COMMIT the kill prevented. Neither is in the repair
  * log — the log row of a failure is written inside the source transaction, and these did not fail — so only the
