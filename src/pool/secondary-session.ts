@@ -204,6 +204,7 @@ export class SecondarySession {
       () => this.#abandon(),
     );
     if (failure === null) return [];
+    if (lostConnection(failure.error)) this.#abandon(); // a dead connection must not serve the session's next statements
     return written.map((w) => failureOf(this.#context, w, 'transaction', failure.error));
   }
 
@@ -319,9 +320,9 @@ export class SecondarySession {
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), this.#context.engine.options.replayTimeoutMs);
     });
-    const outcome = await Promise.race([send(connection, 'query', sql).catch(() => 'failed' as const), timedOut]);
+    const outcome = await Promise.race([send(connection, 'query', sql).catch((error: unknown) => (lostConnection(error) ? ('lost' as const) : ('failed' as const))), timedOut]);
     clearTimeout(timer);
-    if (outcome === 'timeout') this.#abandon();
+    if (outcome === 'timeout' || outcome === 'lost') this.#abandon();
   }
 
   /** Sends `sql` bounded by `replayTimeoutMs`; resolves to `null` or the error (on timeout the connection is closed). */
@@ -339,13 +340,13 @@ export class SecondarySession {
     });
     const outcome = await Promise.race([send(connection, 'query', sql).then(() => null, (error: unknown) => asError(error)), timedOut]);
     clearTimeout(timer);
-    if (outcome instanceof ReplayTimeoutError) this.#abandon();
+    if (outcome instanceof ReplayTimeoutError || lostConnection(outcome)) this.#abandon();
     return outcome;
   }
 
   /**
    * Closes the session's connection after a statement outlived the timeout (its queue would make every later
-   * statement wait behind it). An open transaction dies with it; its writes are recorded already. The next
+   * statement wait behind it), or after the connection was lost (every later statement would fail on it). An open transaction dies with it; its writes are recorded already. The next
    * statement takes a fresh connection.
    */
   #abandon(): void {
