@@ -15,9 +15,8 @@ import type { ReplayFailure } from '../replay/failure.js';
 import { autocommitWrite } from './autocommit-write.js';
 import { DualConnection } from './dual-connection.js';
 import { DualQuery, type QueryHandle } from './dual-query.js';
-import { readSide } from './read-side.js';
 import type { Statement } from './statement.js';
-import { connectionMode, refuseStaleWrite, writeMode } from './table-modes.js';
+import { connectionMode, readSide, refuseStaleWrite, writeMode } from './table-modes.js';
 import { ReadRouter } from './read-routing.js';
 import { trackCheckout, trackWrite } from './read-scope.js';
 import type { ShadowReadMismatch } from './shadow-read.js';
@@ -279,17 +278,17 @@ export class DualPool extends EventEmitter {
     const tracked = trackWrite(args.callback, engine.options.now);
     if (tracked !== args.callback) args = { ...args, callback: tracked };
     const entered = engine.gate.enter();
+    // The mode of the written table (per-table modes), checked before anything runs; known now when the gate let
+    // the write in at once, else once its ticket arrives.
+    let admitted: Mode | undefined;
     if (!(entered instanceof Promise)) {
-      // The mode of the written table (per-table modes), checked before anything runs.
-      let mode: Mode;
       try {
-        mode = writeMode(engine, statement, entered.state);
-        refuseStaleWrite(engine, entered.state, mode, statement);
+        admitted = checkedWriteMode(engine, statement, entered.state);
       } catch (error) {
         entered.leave();
         return refused(statement, args.callback, error as Error);
       }
-      if (!writesBothSides(mode)) return forward(primarySide(mode), once(() => entered.leave()));
+      if (!writesBothSides(admitted)) return forward(primarySide(admitted), once(() => entered.leave()));
     }
     const query = new DualQuery(statement.text, statement.values, args.callback);
     const startedAt = performance.now();
@@ -298,9 +297,8 @@ export class DualPool extends EventEmitter {
         let failure: unknown = null;
         let side = primarySide(ticket.mode); // the health counters' side: the write's primary side once known
         try {
-          const mode = writeMode(engine, statement, ticket.state);
+          const mode = admitted ?? checkedWriteMode(engine, statement, ticket.state);
           side = primarySide(mode);
-          refuseStaleWrite(engine, ticket.state, mode, statement);
           if (!writesBothSides(mode)) {
             const pool = engine.sides[primarySide(mode)].pool;
             const [result, fields] = await send(pool, method, statement.sqlArg, statement.valuesArg);
@@ -321,6 +319,13 @@ export class DualPool extends EventEmitter {
     );
     return query;
   }
+}
+
+/** The mode a pool-level write runs in under `state` (per-table modes), refused when stale rules forbid it. */
+function checkedWriteMode(engine: DualEngine, statement: Statement, state: FlagState): Mode {
+  const mode = writeMode(engine, statement, state);
+  refuseStaleWrite(engine, state, mode, statement);
+  return mode;
 }
 
 /** A query refused before it ran: its error reaches the caller the way mysql2 delivers one (callback or `error` event). */

@@ -104,7 +104,7 @@ export class ReadRouter {
    *
    * @param statement - the analyzed read
    * @param callback - the caller's callback (routing applies only to calls with one: event-style and streamed reads stay on `side`)
-   * * @param side - the side current for the read (`readSide()`)
+   * @param side - the side current for the read (`readSide()` in table-modes.ts)
    * @param state - the flag state in force
    * @param forward - runs the call as is on a side
    */

@@ -131,8 +131,10 @@ export function modeForWrite(statement: Statement, entries: readonly TableModeEn
 }
 
 /**
- * The side a pool-level read runs on: one whose data is current for every table it reads, preferring the primary
- * side of the default mode. Tables the analyzer cannot see (behind a view or a stored function) are not considered.
+ * The side a pool-level read (`pool.query()` / `pool.execute()` of a statement that writes nothing) runs on: one
+ * whose data is current for every table it reads, preferring the primary side of the default mode (always that one
+ * without per-table modes, for one field read). Read routing (gray and shadow reads) builds on this choice. Tables
+ * the analyzer cannot see (behind a view or a stored function) are not considered.
  *
  * @param engine - the pool's engine
  * @param statement - the analyzed read
@@ -140,7 +142,7 @@ export function modeForWrite(statement: Statement, entries: readonly TableModeEn
  * @returns the side
  * @throws {@link TableModesConflictError} when no side is current for every table read (nothing has run)
  */
-export function currentReadSide(engine: DualEngine, statement: Statement, state: FlagState): Side {
+export function readSide(engine: DualEngine, statement: Statement, state: FlagState): Side {
   const preferred = primarySide(state.mode);
   if (state.tableModes === undefined) return preferred;
   const { tablesRead, tablesWritten } = statement.analysis;
