@@ -22,11 +22,9 @@
  * found by the incremental verify at all (the third test; a full verify finds it). `DUALWRITE_SOAK=1` runs 15 kills
  * instead of 3.
  */
-import { fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drainRepairLog, repairKeys, verify, verifyIncremental, type Difference } from '../../../src/migrate/index.js';
@@ -34,16 +32,13 @@ import { seeded } from '../../support/random.js';
 import { compareTables } from '../../support/compare.js';
 import { canSpawnServers } from '../../support/servers.js';
 import { readJournal } from '../app-journal.js';
-import type { AppChildConfig } from '../app-child.js';
+import { CHILD_DEADLINE_MS, runAndKill } from '../app-kill.js';
 import { LEDGER_TABLES, Ledger } from '../ledger.js';
 import { spawnProxiedServers, type ProxiedDatabases, type ProxiedServers } from '../proxied-servers.js';
 import { settle } from '../settle.js';
 import { createWorkloadTables, scenarioSeed } from '../workload.js';
 
-const CHILD = join(dirname(fileURLToPath(import.meta.url)), '..', 'app-child.ts');
 const KILLS = process.env.DUALWRITE_SOAK === '1' ? 15 : 3;
-/** Liveness bound for the child to start and acknowledge its writes (tsx start-up included); never a speed check. */
-const CHILD_DEADLINE_MS = 30_000;
 /** Liveness bound of the whole run (about 15 s for 3 kills on an idle machine; each child starts tsx). */
 const RUN_DEADLINE_MS = 60_000 + KILLS * CHILD_DEADLINE_MS;
 const NO_WAIT = { recheck: { delayMs: 0, attempts: 0 } } as const;
@@ -67,33 +62,6 @@ async function utcSince(source: Pool, secondsAgo: number): Promise<string> {
 async function pendingLogRows(source: Pool): Promise<number> {
   const [rows] = await source.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM dualwrite_repair_log WHERE repaired_at IS NULL');
   return Number(rows[0]?.n);
-}
-
-/** Runs the child until its journal holds `acks` acknowledgements, then kills it with SIGKILL. Returns its stderr. */
-async function runAndKill(config: AppChildConfig, acks: number): Promise<string> {
-  const child = fork(CHILD, [JSON.stringify(config)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + CHILD_DEADLINE_MS;
-  try {
-    for (;;) {
-      let text = '';
-      try {
-        text = readFileSync(config.journal, 'utf8');
-      } catch {
-        // not created yet
-      }
-      if ((text.match(/^\{"t":"ack"/gm)?.length ?? 0) >= acks) break;
-      if (child.exitCode !== null) throw new Error(`the application child exited on its own (${child.exitCode}): ${stderr}`);
-      if (Date.now() > deadline) throw new Error(`the application child did not acknowledge ${acks} writes within ${CHILD_DEADLINE_MS} ms: ${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  } finally {
-    child.kill('SIGKILL');
-    await exited;
-  }
-  return stderr;
 }
 
 /** Keys of `differences`, per table, as repairKeys wants them. */
