@@ -12,7 +12,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { ClosedError, FlagLoadError, FlagsNotReadyError, InvalidModeError, InvalidOptionError } from '../errors.js';
 import type { FlagListener, FlagProvider, FlagState, LoadedFlagProviderOptions } from './flag-provider.js';
-import { FlagListeners, reportSafely } from './internal.js';
+import { FlagListeners, reportSafely, SerialRunner } from './internal.js';
 import { parseMode, type Mode } from './modes.js';
 import { parseFlagFile, type FlagFileFormat } from './flag-file-format.js';
 import { sameFlagValues, stateFromDocument, type FlagDocument } from './redis-flag-document.js';
@@ -64,8 +64,7 @@ export class FileFlagProvider implements FlagProvider {
   #lastError: FlagLoadError | InvalidModeError | undefined;
   #fingerprint = '';
   #starting: Promise<void> | undefined;
-  #reading: Promise<FlagLoadError | InvalidModeError | undefined> | undefined;
-  #readAgain = false;
+  readonly #reads = new SerialRunner<FlagLoadError | InvalidModeError | undefined>(() => this.#readOnce(), () => this.#closed);
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -182,23 +181,9 @@ export class FileFlagProvider implements FlagProvider {
 
   /** One read at a time; a read requested meanwhile runs once more after it. Never rejects. */
   #read(): Promise<FlagLoadError | InvalidModeError | undefined> {
-    if (this.#reading !== undefined) {
-      this.#readAgain = true;
-      return this.#reading;
-    }
-    const run = async (): Promise<FlagLoadError | InvalidModeError | undefined> => {
-      let error: FlagLoadError | InvalidModeError | undefined;
-      do {
-        this.#readAgain = false;
-        error = await this.#readOnce();
-      } while (this.#readAgain && !this.#closed);
-      return error;
-    };
-    this.#reading = run().finally(() => {
-      this.#reading = undefined;
-    });
-    return this.#reading;
+    return this.#reads.run();
   }
+
 
   async #readOnce(): Promise<FlagLoadError | InvalidModeError | undefined> {
     const fingerprint = await this.#fingerprintNow();

@@ -97,3 +97,49 @@ export class FlagListeners {
 export function freezeState(mode: Mode, version: number, updatedAt: number, source: string | undefined): FlagState {
   return Object.freeze(source === undefined ? { mode, version, updatedAt } : { mode, version, updatedAt, source });
 }
+
+/**
+ * Runs an async task one at a time, never overlapping: a call made while it runs joins that run and makes it run
+ * once more after it (so a change announced mid-read is not missed), unless `stopped()` says to stop. Used by the
+ * providers that re-read their source on every notification.
+ */
+export class SerialRunner<T> {
+  readonly #task: () => Promise<T>;
+  readonly #stopped: () => boolean;
+  #running: Promise<T> | undefined;
+  #again = false;
+
+  /**
+   * @param task - one run (must not reject, or the joined callers get its rejection)
+   * @param stopped - checked before a run requested meanwhile: `true` skips it
+   */
+  constructor(task: () => Promise<T>, stopped: () => boolean) {
+    this.#task = task;
+    this.#stopped = stopped;
+  }
+
+  /** The run in progress, if any. */
+  get running(): Promise<T> | undefined {
+    return this.#running;
+  }
+
+  /** Starts a run, or joins the one in progress and asks for one more after it; resolves to the last run's result. */
+  run(): Promise<T> {
+    if (this.#running !== undefined) {
+      this.#again = true;
+      return this.#running;
+    }
+    const loop = async (): Promise<T> => {
+      let result: T;
+      do {
+        this.#again = false;
+        result = await this.#task();
+      } while (this.#again && !this.#stopped());
+      return result;
+    };
+    this.#running = loop().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+}

@@ -10,7 +10,7 @@
  */
 import { ClosedError, FlagLoadError, FlagsNotReadyError, InvalidModeError, InvalidOptionError } from '../errors.js';
 import type { FlagListener, FlagProvider, FlagState, LoadedFlagProviderOptions, ReadRoutingSettings } from './flag-provider.js';
-import { FlagListeners, reportSafely } from './internal.js';
+import { FlagListeners, reportSafely, SerialRunner } from './internal.js';
 import { MODES, parseMode, type Mode } from './modes.js';
 import { parseFlagDocument, sameFlagValues, stateFromDocument, type FlagDocument } from './redis-flag-document.js';
 
@@ -153,8 +153,7 @@ export class OpenFeatureFlagProvider implements FlagProvider {
   #state: OpenFeatureFlagState | undefined;
   #lastError: FlagLoadError | InvalidModeError | undefined;
   #starting: Promise<void> | undefined;
-  #evaluating: Promise<FlagLoadError | InvalidModeError | undefined> | undefined;
-  #again = false;
+  readonly #evaluations = new SerialRunner<FlagLoadError | InvalidModeError | undefined>(() => this.#evaluateOnce(), () => this.#closed);
   #timer: NodeJS.Timeout | undefined;
   #subscribed = false;
   readonly #staleAfterMs: number;
@@ -280,7 +279,7 @@ export class OpenFeatureFlagProvider implements FlagProvider {
     for (const [event, handler] of this.#handlers) this.#client.addHandler(event, handler);
     this.#subscribed = true;
     // The SDK runs a PROVIDER_READY handler at once when the provider is ready: that evaluation is the first one.
-    const error = await (this.#evaluating ?? this.#evaluate());
+    const error = await (this.#evaluations.running ?? this.#evaluate());
     if (this.#closed) return;
     this.#started = error === undefined || this.#state !== undefined;
     if (error !== undefined) {
@@ -349,23 +348,9 @@ export class OpenFeatureFlagProvider implements FlagProvider {
 
   /** One evaluation at a time; one requested meanwhile runs once more after it. Never rejects. */
   #evaluate(): Promise<FlagLoadError | InvalidModeError | undefined> {
-    if (this.#evaluating !== undefined) {
-      this.#again = true;
-      return this.#evaluating;
-    }
-    const run = async (): Promise<FlagLoadError | InvalidModeError | undefined> => {
-      let error: FlagLoadError | InvalidModeError | undefined;
-      do {
-        this.#again = false;
-        error = await this.#evaluateOnce();
-      } while (this.#again && !this.#closed);
-      return error;
-    };
-    this.#evaluating = run().finally(() => {
-      this.#evaluating = undefined;
-    });
-    return this.#evaluating;
+    return this.#evaluations.run();
   }
+
 
   async #evaluateOnce(): Promise<FlagLoadError | InvalidModeError | undefined> {
     let document: FlagDocument;

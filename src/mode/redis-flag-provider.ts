@@ -16,7 +16,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { ClosedError, FlagLoadError, FlagsNotReadyError, InvalidModeError, InvalidOptionError } from '../errors.js';
 import type { FlagListener, FlagProvider, FlagState, LoadedFlagProviderOptions } from './flag-provider.js';
-import { FlagListeners, reportSafely } from './internal.js';
+import { FlagListeners, reportSafely, SerialRunner } from './internal.js';
 import { parseMode, type Mode, type Side } from './modes.js';
 import type { SideHealthStats } from '../telemetry/health.js';
 import { checkRedisConnection, openRedis, redisFlagKeys, type RedisClientLike, type RedisConnection, type RedisFlagKeys } from './redis-client.js';
@@ -202,8 +202,7 @@ export class RedisFlagProvider implements FlagProvider {
   #up = { client: false, subscriber: false };
   #status: RedisFlagStatus;
   #starting: Promise<void> | undefined;
-  #reading: Promise<FlagLoadError | InvalidModeError | undefined> | undefined;
-  #readAgain = false;
+  readonly #reads = new SerialRunner<FlagLoadError | InvalidModeError | undefined>(() => this.#readOnce(), () => this.#closed);
   #staleTimer: NodeJS.Timeout | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #tracked: { source: AppliedStateSource; listener: () => void } | undefined;
@@ -422,23 +421,9 @@ export class RedisFlagProvider implements FlagProvider {
 
   /** One read at a time; a read requested meanwhile runs once more after it. Never rejects. */
   #read(): Promise<FlagLoadError | InvalidModeError | undefined> {
-    if (this.#reading !== undefined) {
-      this.#readAgain = true;
-      return this.#reading;
-    }
-    const run = async (): Promise<FlagLoadError | InvalidModeError | undefined> => {
-      let error: FlagLoadError | InvalidModeError | undefined;
-      do {
-        this.#readAgain = false;
-        error = await this.#readOnce();
-      } while (this.#readAgain && !this.#closed);
-      return error;
-    };
-    this.#reading = run().finally(() => {
-      this.#reading = undefined;
-    });
-    return this.#reading;
+    return this.#reads.run();
   }
+
 
   async #readOnce(): Promise<FlagLoadError | InvalidModeError | undefined> {
     const client = this.#client;
